@@ -1,0 +1,198 @@
+import Glibc
+import Logging
+import LogferryCore
+import Synchronization
+
+/// Configuration of a `unix-dgram` source (`type: unix-dgram`): the socket syslog(3), `logger`, `/dev/log`
+/// clients and nginx's `syslog:server=unix:` write datagrams to.
+public struct UnixDatagramConfiguration: Sendable, Equatable {
+    /// The configured source name.
+    public var name: String
+    /// Filesystem path of the socket. A stale socket there is replaced; any other kind of file is refused.
+    public var path: String
+    /// Permission bits of the socket file (`mode: "0660"`); writers need write permission.
+    public var mode: mode_t
+    /// Longer datagrams are kept cut to this size and flagged as truncated.
+    public var maxMessageBytes: Int
+    /// SO_RCVBUF in bytes; nil leaves the kernel default. The kernel doubles the value it is given.
+    public var receiveBufferBytes: Int?
+    /// Messages held between the socket and the journal; past this, datagrams are dropped and counted
+    /// (a datagram sender cannot be pushed back).
+    public var bufferMessages: Int
+
+    public init(
+        name: String, path: String, mode: mode_t = 0o666, maxMessageBytes: Int = 64 * 1024,
+        receiveBufferBytes: Int? = nil, bufferMessages: Int = 65536
+    ) {
+        self.name = name
+        self.path = path
+        self.mode = mode
+        self.maxMessageBytes = maxMessageBytes
+        self.receiveBufferBytes = receiveBufferBytes
+        self.bufferMessages = bufferMessages
+    }
+}
+
+/// Counters of a datagram source, read by metrics and tests.
+public final class DatagramSourceCounters: Sendable {
+    public let received = Atomic<Int>(0)
+    public let truncated = Atomic<Int>(0)
+    /// Dropped because the buffer towards the journal was full.
+    public let dropped = Atomic<Int>(0)
+    public init() {}
+}
+
+public enum UnixSocketError: Error, CustomStringConvertible, Sendable {
+    case notASocket(String)
+    case system(String, String, Int32)
+
+    public var description: String {
+        switch self {
+        case .notASocket(let p):
+            return "\(p) exists and is not a socket; refusing to replace it. Remove it or choose another path"
+        case .system(let op, let p, let e): return "\(op) \(p): \(String(cString: strerror(e)))"
+        }
+    }
+}
+
+/// Receives datagrams on a unix socket.
+///
+/// The socket is created and bound here and read with `recvmmsg` on a dedicated thread, not through NIO:
+/// NIO's `DatagramBootstrap` rejects datagrams from unbound AF_UNIX senders, which is exactly what syslog(3),
+/// logger and nginx send (see DEPENDENCIES.md). A thread blocked in `poll`/`recvmmsg` also drains the kernel
+/// queue without waiting for the cooperative pool, which is what keeps a burst from overflowing
+/// `net.unix.max_dgram_qlen` (senders on non-blocking sockets, like nginx, then drop silently).
+public struct UnixDatagramSource: Source {
+    public let config: UnixDatagramConfiguration
+    public let counters: DatagramSourceCounters
+    private let logger: Logger
+
+    public var name: String { config.name }
+
+    public init(config: UnixDatagramConfiguration, counters: DatagramSourceCounters = .init(), logger: Logger) {
+        self.config = config
+        self.counters = counters
+        self.logger = logger
+    }
+
+    /// Creates the socket file: replaces a stale socket, refuses anything else, applies the mode.
+    public static func bindSocket(_ config: UnixDatagramConfiguration) throws -> Int32 {
+        var st = stat()
+        if lstat(config.path, &st) == 0 {
+            guard (st.st_mode & S_IFMT) == S_IFSOCK else { throw UnixSocketError.notASocket(config.path) }
+            unlink(config.path)
+        }
+        let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { throw UnixSocketError.system("socket", config.path, errno) }
+        var addr = sockaddr_un()
+        addr.sun_family = sa_family_t(AF_UNIX)
+        let pathBytes = Array(config.path.utf8)
+        let capacity = MemoryLayout.size(ofValue: addr.sun_path)
+        guard pathBytes.count < capacity else {
+            close(fd)
+            throw UnixSocketError.system("bind (path longer than \(capacity - 1) bytes)", config.path, ENAMETOOLONG)
+        }
+        withUnsafeMutableBytes(of: &addr.sun_path) { raw in
+            raw.copyBytes(from: pathBytes)
+            raw[pathBytes.count] = 0
+        }
+        // umask could make the socket less accessible than configured; chmod afterwards sets it exactly.
+        let rc = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard rc == 0 else {
+            let e = errno
+            close(fd)
+            throw UnixSocketError.system("bind", config.path, e)
+        }
+        guard chmod(config.path, config.mode) == 0 else {
+            let e = errno
+            close(fd)
+            throw UnixSocketError.system("chmod", config.path, e)
+        }
+        if var size = config.receiveBufferBytes.map({ Int32(clamping: $0) }) {
+            setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        }
+        return fd
+    }
+
+    public func run(deliver: @escaping @Sendable ([RawMessage]) async throws -> Void) async throws {
+        let fd = try Self.bindSocket(config)
+        let batchCapacity = max(1, config.bufferMessages / Self.batchSize)
+        let (stream, continuation) = AsyncStream<[RawMessage]>.makeStream(bufferingPolicy: .bufferingOldest(batchCapacity))
+        let stop = Atomic<Bool>(false)
+        let reader = ReaderThread(fd: fd, maxBytes: config.maxMessageBytes, counters: counters) { batch in
+            if case .dropped(let lost) = continuation.yield(batch) {
+                counters.dropped.add(lost.count, ordering: .relaxed)
+            }
+        }
+        logger.info("unix-dgram source listening", metadata: ["source": "\(name)", "path": "\(config.path)"])
+        let thread = startThread { reader.loop(stop: stop) }
+        defer {
+            stop.store(true, ordering: .relaxed)
+            joinThread(thread)
+            close(fd)
+            unlink(config.path)
+            continuation.finish()
+        }
+        for await batch in stream {
+            try await deliver(batch)
+        }
+    }
+
+    static let batchSize = 64
+}
+
+/// The blocking read loop: poll with a short timeout (so a stop request is seen), then drain with recvmmsg.
+private final class ReaderThread: @unchecked Sendable {
+    // @unchecked: the buffers are touched only by the one thread that runs `loop`; the rest is immutable.
+    let fd: Int32
+    let maxBytes: Int
+    let counters: DatagramSourceCounters
+    let emit: ([RawMessage]) -> Void
+
+    init(fd: Int32, maxBytes: Int, counters: DatagramSourceCounters, emit: @escaping ([RawMessage]) -> Void) {
+        self.fd = fd
+        self.maxBytes = maxBytes
+        self.counters = counters
+        self.emit = emit
+    }
+
+    func loop(stop: borrowing Atomic<Bool>) {
+        let n = UnixDatagramSource.batchSize
+        let buffer = UnsafeMutableRawPointer.allocate(byteCount: maxBytes, alignment: 16)
+        defer { buffer.deallocate() }
+        var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        while !stop.load(ordering: .relaxed) {
+            if poll(&pfd, 1, 200) <= 0 { continue }
+            // Drain everything queued, in batches of up to `n`. One recv per datagram: recvmmsg would save
+            // syscalls but Glibc's module map does not expose it without _GNU_SOURCE.
+            var drained = false
+            while !drained {
+                let now = Timestamp.now()
+                var batch: [RawMessage] = []
+                batch.reserveCapacity(n)
+                while batch.count < n {
+                    // MSG_TRUNC makes recv return the datagram's real length even when it did not fit.
+                    let got = recv(fd, buffer, maxBytes, Int32(MSG_DONTWAIT | MSG_TRUNC))
+                    if got < 0 {
+                        if errno == EINTR { continue }
+                        drained = true
+                        break
+                    }
+                    let cut = got > maxBytes
+                    let len = min(got, maxBytes)
+                    batch.append(
+                        RawMessage(
+                            bytes: Array(UnsafeRawBufferPointer(start: buffer, count: len)), receivedAt: now,
+                            truncated: cut))
+                    if cut { counters.truncated.add(1, ordering: .relaxed) }
+                }
+                if !batch.isEmpty {
+                    counters.received.add(batch.count, ordering: .relaxed)
+                    emit(batch)
+                }
+            }
+        }
+    }
+}

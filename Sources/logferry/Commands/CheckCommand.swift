@@ -1,0 +1,69 @@
+import ArgumentParser
+import LogferryCore
+
+struct CheckCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check",
+        abstract: "Validate a config (with every included fragment) and print the resolved pipeline.",
+        discussion: "Exit 0 when valid; 1 with one 'file:line: what is wrong; how to fix' line per problem."
+    )
+
+    @Option(name: .long, help: "The config file.")
+    var config: String
+
+    func run() throws {
+        let cfg: NodeConfig
+        do {
+            cfg = try ConfigLoader.load(path: config)
+            _ = try Pipeline.compileTemplates(cfg)
+        } catch let e as ConfigErrors {
+            throw UserError(description: "config has \(e.problems.count) problem(s):\n" + e.description)
+        }
+        print(describe(cfg))
+    }
+}
+
+/// The resolved pipeline as `check` prints it and `run` logs it.
+func describe(_ cfg: NodeConfig) -> String {
+    var out: [String] = []
+    out.append("config ok: \(cfg.files.first ?? "-")" + (cfg.files.count > 1 ? " (+\(cfg.files.count - 1) included)" : ""))
+    out.append("node: \(cfg.node.name)  data_dir: \(cfg.node.dataDir)")
+    let j = cfg.journal
+    out.append(
+        "journal: \(cfg.node.dataDir)/journal  max_bytes \(ConfigValues.formatSize(j.maxBytes))  segment \(ConfigValues.formatSize(j.segmentBytes))  "
+            + "fsync \(j.fsync.rawValue)\(j.fsync == .interval ? " every \(ConfigValues.formatDuration(j.fsyncInterval))" : "")  when_full \(j.whenFull.rawValue)")
+    out.append("sources:")
+    for s in cfg.sources {
+        let what: String
+        switch s.kind {
+        case .unixDgram(let path, let mode, _): what = "unix-dgram  \(path)  mode \(String(mode, radix: 8))"
+        case .websocket(let listen, let path, let tokens):
+            what = "websocket receiver  ws://\(listen)\(path)  \(tokens.isEmpty ? "NO TOKENS (open to anyone who can connect)" : "\(tokens.count) token(s)")"
+        }
+        out.append("  \(s.name): \(what)  format \(s.format.rawValue)  template \(s.template ?? "default")  [\(s.origin)]")
+    }
+    if !cfg.templates.isEmpty {
+        out.append("templates:")
+        for t in cfg.templates {
+            var parts: [String] = []
+            if let p = t.pattern { parts.append("pattern '\(p)'") }
+            if !t.fields.isEmpty { parts.append("fields " + t.fields.map { "\($0.name)=\($0.value)" }.joined(separator: " ")) }
+            if t.jsonBody { parts.append("json_body") }
+            out.append("  \(t.name): \(parts.joined(separator: "  "))  [\(t.origin)]")
+        }
+    }
+    out.append("destinations:")
+    for dst in cfg.destinations {
+        let what: String
+        switch dst.kind {
+        case .websocket(let url, let token): what = "websocket sender  \(url)  \(token == nil ? "no token" : "bearer token")"
+        case .file(let path): what = "file  \(path)"
+        case .stdout: what = "stdout"
+        }
+        out.append("  \(dst.name): \(what)  [\(dst.origin)]")
+    }
+    out.append("pipeline:")
+    out.append(
+        "  \(cfg.sources.map(\.name).joined(separator: ", ")) -> parse -> template -> journal -> \(cfg.destinations.map(\.name).joined(separator: ", "))")
+    return out.joined(separator: "\n")
+}

@@ -1,0 +1,301 @@
+import Glibc
+import LogferryCore
+
+/// Reads a config file and its `include`d fragments into a `NodeConfig`, collecting every problem as
+/// `file:line: what is wrong; how to fix` (loading goes on after a problem so `check` lists them all).
+struct ConfigLoader {
+    static let topLevelKeys = ["include", "node", "journal", "sources", "templates", "destinations"]
+    static let sourceTypes = ["unix-dgram", "unix-stream", "file", "udp", "tcp", "websocket", "http"]
+    static let supportedSourceTypes = ["unix-dgram", "websocket"]
+    static let destinationTypes = ["websocket", "file", "store", "clickhouse", "stdout"]
+    static let supportedDestinationTypes = ["websocket", "file", "stdout"]
+
+    let d = ConfigDiagnostics()
+    var config = NodeConfig()
+    private var sourceOrigins: [String: Origin] = [:]
+    private var templateOrigins: [String: Origin] = [:]
+    private var destinationOrigins: [String: Origin] = [:]
+    private var seenFiles: Set<String> = []
+
+    /// Loads `path`; throws `ConfigErrors` with every problem found.
+    static func load(path: String) throws(ConfigErrors) -> NodeConfig {
+        var loader = ConfigLoader()
+        loader.loadFile(path, isMain: true, includedFrom: nil)
+        loader.validateReferences()
+        try loader.d.throwIfAny()
+        return loader.config
+    }
+
+    /// Loads YAML text (the quickstart and tests use this).
+    static func load(yaml: String, file: String) throws(ConfigErrors) -> NodeConfig {
+        var loader = ConfigLoader()
+        loader.loadText(yaml, file: file, isMain: true)
+        loader.validateReferences()
+        try loader.d.throwIfAny()
+        return loader.config
+    }
+
+    private mutating func loadFile(_ path: String, isMain: Bool, includedFrom: Origin?) {
+        guard !seenFiles.contains(path) else { return }
+        seenFiles.insert(path)
+        let text: String
+        do {
+            text = try readSmallFile(path)
+        } catch {
+            if let from = includedFrom {
+                d.error(file: from.file, line: from.line, "cannot read included file \(path): \(error)", fix: "fix the path or the file's permissions")
+            } else {
+                d.error(file: path, line: 0, "cannot read config: \(error)", fix: "pass an existing file with --config")
+            }
+            return
+        }
+        loadText(text, file: path, isMain: isMain)
+    }
+
+    private mutating func loadText(_ text: String, file: String, isMain: Bool) {
+        config.files.append(file)
+        let root: ConfigNode?
+        do {
+            root = try ConfigNode.parse(yaml: text, file: file)
+        } catch {
+            for p in error.problems { d.error(file: p.file, line: p.line, p.message, fix: p.fix) }
+            return
+        }
+        guard let root, let top = root.mapping(d, what: "the top level of \(file)") else { return }
+        top.rejectUnknown(allowed: Self.topLevelKeys, d)
+        if !isMain {
+            for key in ["node", "journal"] where top[key] != nil {
+                d.error(top[key]!, "'\(key)' belongs in the main config file, not in a fragment", fix: "move it to the main file")
+            }
+        } else {
+            if let n = top.mapping("node", d, what: "node") { loadNode(n) }
+            if let j = top.mapping("journal", d, what: "journal") { loadJournal(j) }
+        }
+        if let s = top.mapping("sources", d, what: "sources") {
+            for e in s.entries { loadSource(name: e.key, node: e.value, keyLine: e.keyNode.line) }
+        }
+        if let t = top.mapping("templates", d, what: "templates") {
+            for e in t.entries { loadTemplate(name: e.key, node: e.value, keyLine: e.keyNode.line) }
+        }
+        if let ds = top.mapping("destinations", d, what: "destinations") {
+            for e in ds.entries { loadDestination(name: e.key, node: e.value, keyLine: e.keyNode.line) }
+        }
+        if let inc = top["include"], let patterns = inc.stringList(d, what: "include") {
+            let base = file.contains("/") ? String(file[..<file.lastIndex(of: "/")!]) : "."
+            for pattern in patterns {
+                let full = pattern.hasPrefix("/") ? pattern : base + "/" + pattern
+                for path in Self.glob(full) {
+                    loadFile(path, isMain: false, includedFrom: Origin(file: file, line: inc.line))
+                }
+            }
+        }
+    }
+
+    static func glob(_ pattern: String) -> [String] {
+        var g = glob_t()
+        defer { globfree(&g) }
+        guard Glibc.glob(pattern, 0, nil, &g) == 0 else { return [] }
+        return (0..<Int(g.gl_pathc)).compactMap { g.gl_pathv[$0].map { String(cString: $0) } }.sorted()
+    }
+
+    private mutating func loadNode(_ m: ConfigMapping) {
+        m.rejectUnknown(allowed: ["name", "data_dir", "metrics_listen"], d)
+        if let v = m.string("name", d) {
+            if v.isEmpty { d.error(m["name"]!, "node name is empty", fix: "set a name or remove the key to use the hostname") }
+            else { config.node.name = v }
+        }
+        if let v = m.string("data_dir", d) { config.node.dataDir = v }
+        if let v = m.string("metrics_listen", d) {
+            if HostPort(v) == nil {
+                d.error(m["metrics_listen"]!, "metrics_listen '\(v)' is not host:port", fix: "write e.g. 127.0.0.1:9600")
+            } else {
+                config.node.metricsListen = v
+                d.error(m["metrics_listen"]!, "metrics_listen is not implemented yet (issue #6 adds /metrics)", fix: "remove the key for now")
+            }
+        }
+    }
+
+    private mutating func loadJournal(_ m: ConfigMapping) {
+        m.rejectUnknown(allowed: ["max_bytes", "fsync", "fsync_interval", "when_full", "segment_bytes"], d)
+        if let v = m.size("max_bytes", d) { config.journal.maxBytes = v }
+        if let v = m.choice("fsync", d, as: JournalSection.Fsync.self) { config.journal.fsync = v }
+        if let v = m.duration("fsync_interval", d) { config.journal.fsyncInterval = v }
+        if let v = m.choice("when_full", d, as: JournalSection.WhenFull.self) { config.journal.whenFull = v }
+        if let v = m.size("segment_bytes", d) {
+            if v < 64 * 1024 { d.error(m["segment_bytes"]!, "segment_bytes must be at least 64KiB", fix: "use e.g. 64MiB") }
+            else { config.journal.segmentBytes = v }
+        }
+        if config.journal.segmentBytes > config.journal.maxBytes / 2, let n = m["max_bytes"] {
+            d.error(n, "max_bytes (\(ConfigValues.formatSize(config.journal.maxBytes))) must hold at least two segments of \(ConfigValues.formatSize(config.journal.segmentBytes))", fix: "raise max_bytes or lower segment_bytes")
+        }
+    }
+
+    private func checkDuplicate(_ name: String, in origins: [String: Origin], kind: String, at: Origin) -> Bool {
+        if let prev = origins[name] {
+            d.error(file: at.file, line: at.line, "\(kind) '\(name)' is defined twice: here and at \(prev)", fix: "rename or remove one of them")
+            return true
+        }
+        return false
+    }
+
+    private mutating func loadSource(name: String, node: ConfigNode, keyLine: Int) {
+        let origin = Origin(file: node.file, line: keyLine)
+        guard !checkDuplicate(name, in: sourceOrigins, kind: "source", at: origin) else { return }
+        sourceOrigins[name] = origin
+        guard let m = node.mapping(d, what: "source '\(name)'") else { return }
+        guard let type = m.string("type", d, required: true) else { return }
+        guard Self.sourceTypes.contains(type) else {
+            d.error(m["type"]!, "source '\(name)' has unknown type '\(type)'", fix: "use one of: \(Self.sourceTypes.joined(separator: ", "))")
+            return
+        }
+        guard Self.supportedSourceTypes.contains(type) else {
+            d.error(m["type"]!, "source type '\(type)' is not implemented yet in this build (issue #3)", fix: "use one of: \(Self.supportedSourceTypes.joined(separator: ", "))")
+            return
+        }
+        let common = ["type", "format", "template", "max_message_bytes"]
+        var format = SourceConfig.Format.auto
+        if let f = m.choice("format", d, as: SourceConfig.Format.self) { format = f }
+        let maxBytes = m.size("max_message_bytes", d) ?? 64 * 1024
+        if maxBytes < 256 || maxBytes > 16 * 1024 * 1024, let n = m["max_message_bytes"] {
+            d.error(n, "max_message_bytes must be between 256B and 16MiB", fix: "use e.g. 64KiB")
+        }
+        let kind: SourceConfig.Kind
+        switch type {
+        case "unix-dgram":
+            m.rejectUnknown(allowed: common + ["path", "mode", "receive_buffer_bytes"], d)
+            guard let path = m.string("path", d, required: true) else { return }
+            var mode: mode_t = 0o666
+            if let ms = m.string("mode", d) {
+                if let v = mode_t(ms, radix: 8), v <= 0o7777 { mode = v } else {
+                    d.error(m["mode"]!, "mode '\(ms)' is not an octal permission", fix: "quote it as a string: mode: \"0660\"")
+                }
+            }
+            kind = .unixDgram(path: path, mode: mode, receiveBufferBytes: m.size("receive_buffer_bytes", d))
+        default:  // websocket
+            m.rejectUnknown(allowed: common + ["listen", "path", "tokens", "tokens_file"], d)
+            guard let listen = m.string("listen", d, required: true) else { return }
+            guard let hp = HostPort(listen) else {
+                d.error(m["listen"]!, "listen '\(listen)' is not host:port", fix: "write e.g. 0.0.0.0:7000")
+                return
+            }
+            var tokens = m.stringList("tokens", d) ?? []
+            if let tf = m.string("tokens_file", d) {
+                do {
+                    tokens += try readSmallFile(resolve(tf, relativeTo: node.file)).split(whereSeparator: \.isNewline)
+                        .map { String($0).trimmingCharacters() }.filter { !$0.isEmpty && !$0.hasPrefix("#") }
+                } catch {
+                    d.error(m["tokens_file"]!, "cannot read tokens_file: \(error)", fix: "fix the path or permissions")
+                }
+            }
+            kind = .websocket(listen: hp, path: m.string("path", d) ?? "/v1/ingest", tokens: tokens)
+        }
+        config.sources.append(
+            SourceConfig(name: name, kind: kind, format: format, template: m.string("template", d), maxMessageBytes: maxBytes, origin: origin))
+    }
+
+    private mutating func loadTemplate(name: String, node: ConfigNode, keyLine: Int) {
+        let origin = Origin(file: node.file, line: keyLine)
+        guard !checkDuplicate(name, in: templateOrigins, kind: "template", at: origin) else { return }
+        templateOrigins[name] = origin
+        guard let m = node.mapping(d, what: "template '\(name)'") else { return }
+        m.rejectUnknown(allowed: ["pattern", "fields", "json_body"], d)
+        var t = TemplateConfig(name: name, origin: origin)
+        t.pattern = m.string("pattern", d)
+        t.jsonBody = m.bool("json_body", d) ?? false
+        if let f = m.mapping("fields", d, what: "fields of template '\(name)'") {
+            for e in f.entries {
+                if let v = e.value.string(d, what: "field '\(e.key)'") { t.fields.append((e.key, v, e.value.line)) }
+            }
+        }
+        config.templates.append(t)
+    }
+
+    private mutating func loadDestination(name: String, node: ConfigNode, keyLine: Int) {
+        let origin = Origin(file: node.file, line: keyLine)
+        guard !checkDuplicate(name, in: destinationOrigins, kind: "destination", at: origin) else { return }
+        destinationOrigins[name] = origin
+        guard let m = node.mapping(d, what: "destination '\(name)'") else { return }
+        guard let type = m.string("type", d, required: true) else { return }
+        guard Self.destinationTypes.contains(type) else {
+            d.error(m["type"]!, "destination '\(name)' has unknown type '\(type)'", fix: "use one of: \(Self.destinationTypes.joined(separator: ", "))")
+            return
+        }
+        guard Self.supportedDestinationTypes.contains(type) else {
+            d.error(m["type"]!, "destination type '\(type)' is not implemented yet in this build", fix: "use one of: \(Self.supportedDestinationTypes.joined(separator: ", "))")
+            return
+        }
+        let common = ["type", "inputs", "filter"]
+        if let f = m["filter"] {
+            d.error(f, "filter expressions are not implemented yet (issue #5)", fix: "remove 'filter' for now; use 'inputs' to pick sources")
+        }
+        let kind: DestinationConfig.Kind
+        switch type {
+        case "websocket":
+            m.rejectUnknown(allowed: common + ["url", "token", "token_file"], d)
+            guard let url = m.string("url", d, required: true) else { return }
+            if !(url.hasPrefix("ws://") || url.hasPrefix("wss://")) {
+                d.error(m["url"]!, "url '\(url)' is not a websocket URL", fix: "write ws://host:port/v1/ingest or wss://…")
+            }
+            var token = m.string("token", d)
+            if let tf = m.string("token_file", d) {
+                if token != nil { d.error(m["token_file"]!, "both token and token_file are set", fix: "keep one") }
+                do {
+                    token = try readSmallFile(resolve(tf, relativeTo: node.file)).trimmingCharacters()
+                } catch {
+                    d.error(m["token_file"]!, "cannot read token_file: \(error)", fix: "fix the path or permissions")
+                }
+            }
+            kind = .websocket(url: url, token: token)
+        case "file":
+            m.rejectUnknown(allowed: common + ["path"], d)
+            guard let path = m.string("path", d, required: true) else { return }
+            kind = .file(path: path)
+        default:
+            m.rejectUnknown(allowed: common, d)
+            kind = .stdout
+        }
+        config.destinations.append(DestinationConfig(name: name, kind: kind, inputs: m.stringList("inputs", d), origin: origin))
+    }
+
+    /// Cross-references: templates and inputs that name nothing, a node with nothing to do.
+    private func validateReferences() {
+        let templateNames = Set(config.templates.map(\.name))
+        for s in config.sources {
+            if let t = s.template, !templateNames.contains(t) {
+                d.error(file: s.origin.file, line: s.origin.line, "source '\(s.name)' uses template '\(t)', which is not defined",
+                    fix: templateNames.isEmpty ? "define it under templates:" : "use one of: \(templateNames.sorted().joined(separator: ", "))")
+            }
+        }
+        let sourceNames = config.sources.map(\.name)
+        for dest in config.destinations {
+            for input in dest.inputs ?? [] where !sourceNames.contains(input) {
+                d.error(file: dest.origin.file, line: dest.origin.line, "destination '\(dest.name)' lists input '\(input)', which is not a source",
+                    fix: "use one of: \(sourceNames.joined(separator: ", "))")
+            }
+            if let inputs = dest.inputs, Set(inputs) != Set(sourceNames) {
+                d.error(file: dest.origin.file, line: dest.origin.line, "routing a subset of sources with 'inputs' is not implemented yet (issue #5)",
+                    fix: "remove 'inputs' (every destination gets all sources)")
+            }
+        }
+        if config.sources.isEmpty, let f = config.files.first, d.problems.isEmpty {
+            d.error(file: f, line: 1, "no sources are configured", fix: "add a source under sources:, e.g. type: unix-dgram")
+        }
+        if config.destinations.isEmpty, let f = config.files.first, d.problems.isEmpty {
+            d.error(file: f, line: 1, "no destinations are configured", fix: "add a destination under destinations:, e.g. type: file")
+        }
+    }
+}
+
+func resolve(_ path: String, relativeTo file: String) -> String {
+    if path.hasPrefix("/") || !file.contains("/") { return path }
+    return String(file[..<file.lastIndex(of: "/")!]) + "/" + path
+}
+
+extension String {
+    func trimmingCharacters() -> String {
+        var s = Substring(self)
+        while let f = s.first, f.isWhitespace { s = s.dropFirst() }
+        while let l = s.last, l.isWhitespace { s = s.dropLast() }
+        return String(s)
+    }
+}
