@@ -5,24 +5,22 @@ import LogferryFormat
 struct Ingest: Sendable {
     let sourceName: String
     let nodeName: String
-    let format: InputFormat
+    let maxMessageBytes: Int
     let parser: SyslogParser
     let template: Template
 
     /// Journal payloads for one batch, in order. Pure CPU work: one parse and one render per message.
     func payloads(_ batch: [RawMessage]) -> [[UInt8]] {
-        batch.map { raw in
-            var event = parser.parse(raw.bytes, context: context(for: raw))
+        // The local zone offset (for RFC 3164 stamps without one) once per batch, not once per message.
+        let offset = batch.first.map { ParseContext.localTimeZoneOffset(at: $0.receivedAt) } ?? 0
+        return batch.map { raw in
+            let context = ParseContext(
+                source: sourceName, receivedAt: raw.receivedAt, assumeTimeZoneOffset: offset, maxMessageBytes: maxMessageBytes)
+            var event = parser.parse(raw.bytes, context: context)
             if let file = raw.file { event.file = file }
             if let offset = raw.offset { event.offset = offset }
             return SpooledEvent(origin: nil, document: template.render(event, nodeName: nodeName)).encoded()
         }
-    }
-
-    private func context(for raw: RawMessage) -> ParseContext {
-        var c = ParseContext(source: sourceName, receivedAt: raw.receivedAt)
-        c.format = format
-        return c
     }
 }
 
@@ -46,7 +44,7 @@ enum Pipeline {
 
     static func ingest(for source: SourceConfig, cfg: NodeConfig, templates: [String: Template]) -> Ingest {
         Ingest(
-            sourceName: source.name, nodeName: cfg.node.name, format: InputFormat(rawValue: source.format.rawValue) ?? .auto,
-            parser: SyslogParser(), template: source.template.flatMap { templates[$0] } ?? Template.default)
+            sourceName: source.name, nodeName: cfg.node.name, maxMessageBytes: source.maxMessageBytes,
+            parser: SyslogParser(format: InputFormat(rawValue: source.format.rawValue) ?? .auto), template: source.template.flatMap { templates[$0] } ?? Template.default)
     }
 }

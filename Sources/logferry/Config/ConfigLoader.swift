@@ -1,5 +1,6 @@
 import Glibc
 import LogferryCore
+import LogferryDestinations
 
 /// Reads a config file and its `include`d fragments into a `NodeConfig`, collecting every problem as
 /// `file:line: what is wrong; how to fix` (loading goes on after a problem so `check` lists them all).
@@ -249,6 +250,9 @@ struct ConfigLoader {
         case "file":
             m.rejectUnknown(allowed: common + ["path"], d)
             guard let path = m.string("path", d, required: true) else { return }
+            for problem in FileStoreConfiguration(name: name, pathTemplate: path).problems() {
+                d.error(m["path"]!, "destination '\(name)': \(problem)", fix: "see docs/CONFIG.md for path macros")
+            }
             kind = .file(path: path)
         default:
             m.rejectUnknown(allowed: common, d)

@@ -1,0 +1,113 @@
+import ArgumentParser
+import Glibc
+import LogferryCore
+import LogferryFormat
+
+struct ParseCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "parse",
+        abstract: "Read raw messages on stdin and print the JSON document each becomes, one per line.",
+        discussion: """
+            Prints exactly what a source with the same settings would journal. A message that does not parse still
+            gives one line, with the raw text kept and a parse_error field; the exit code stays 0.
+            Example: echo '<13>Nov 21 12:00:00 web app[1]: hi' | logferry parse
+            """
+    )
+
+    @Option(help: "Message format: \(InputFormat.allCases.map(\.rawValue).joined(separator: ", ")).")
+    var format: String = "auto"
+
+    @Option(help: "How stdin is split into messages: \(Framing.allCases.map(\.rawValue).joined(separator: ", ")) (none = all of stdin is one message).")
+    var framing: String = "lines"
+
+    @Option(help: "Field extraction pattern, e.g. '$date $hour _ _ _ \\[$process\\] _ $ip'.")
+    var pattern: String?
+
+    @Option(name: .customLong("field"), help: "A static field NAME=VALUE (macros allowed); repeatable.")
+    var fields: [String] = []
+
+    @Flag(name: .customLong("json-body"), help: "A message body that is a JSON object lands under fields.")
+    var jsonBody = false
+
+    @Option(help: "Take the template from this config (with --template).")
+    var config: String?
+
+    @Option(help: "The template's name in --config.")
+    var template: String?
+
+    @Option(help: "Source name stamped on events.")
+    var source: String = "stdin"
+
+    @Option(help: "Longest message; longer ones are cut and flagged.")
+    var maxMessageBytes: Int = ParseContext.defaultMaxMessageBytes
+
+    func run() throws {
+        guard let inputFormat = InputFormat(rawValue: format) else {
+            throw UserError(description: "--format '\(format)' is unknown; use one of: \(InputFormat.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        guard let framingMode = Framing(rawValue: framing) else {
+            throw UserError(description: "--framing '\(framing)' is unknown; use one of: \(Framing.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        var nodeName = NodeSection.hostname()
+        let tmpl: Template
+        if let config {
+            guard let template else { throw UserError(description: "--config needs --template NAME") }
+            let cfg: NodeConfig
+            do { cfg = try ConfigLoader.load(path: config) } catch {
+                throw UserError(description: "config has \(error.problems.count) problem(s):\n" + error.description)
+            }
+            nodeName = cfg.node.name
+            let compiled: [String: Template]
+            do { compiled = try Pipeline.compileTemplates(cfg) } catch { throw UserError(description: error.description) }
+            guard let t = compiled[template] else {
+                throw UserError(description: "template '\(template)' is not defined in \(config); defined: \(compiled.keys.sorted().joined(separator: ", "))")
+            }
+            tmpl = t
+        } else {
+            var spec = TemplateSpec(pattern: pattern, fields: [], jsonBody: jsonBody)
+            for f in fields {
+                guard let eq = f.firstIndex(of: "="), eq != f.startIndex else {
+                    throw UserError(description: "--field '\(f)' is not NAME=VALUE")
+                }
+                spec.fields.append((String(f[..<eq]), String(f[f.index(after: eq)...])))
+            }
+            do { tmpl = try Template(spec: spec) } catch { throw UserError(description: "template: \(error)") }
+        }
+        let parser = SyslogParser(format: inputFormat)
+        var splitter = FrameSplitter(framing: framingMode, maxFrameBytes: max(maxMessageBytes, 1))
+        var out: [UInt8] = []
+        func emit(_ frames: [Frame]) throws {
+            for frame in frames {
+                let now = Timestamp.now()
+                let ctx = ParseContext(source: source, receivedAt: now, maxMessageBytes: maxMessageBytes)
+                out.append(contentsOf: tmpl.render(parser.parse(frame, context: ctx), nodeName: nodeName))
+                out.append(0x0A)
+            }
+            if out.count > 1 << 16 {
+                try writeAll(1, out)
+                out.removeAll(keepingCapacity: true)
+            }
+        }
+        var buf = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let n = buf.withUnsafeMutableBytes { read(0, $0.baseAddress, $0.count) }
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { break }
+            try emit(splitter.feed(buf[0..<n]))
+        }
+        try emit(splitter.finish())
+        try writeAll(1, out)
+    }
+}
+
+func writeAll(_ fd: Int32, _ bytes: [UInt8]) throws {
+    var off = 0
+    while off < bytes.count {
+        let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + off, $0.count - off) }
+        if n < 0 {
+            if errno == EINTR { continue }
+            throw RuntimeFailure(description: "write to stdout: \(String(cString: strerror(errno)))")
+        }
+        off += n
+    }
+}

@@ -1,0 +1,137 @@
+import ArgumentParser
+import Glibc
+import Logging
+import LogferryCore
+import LogferryJournal
+import ServiceLifecycle
+import UnixSignals
+
+struct RunCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run a node in the foreground until SIGTERM/SIGINT (graceful drain); SIGHUP re-reads the config.",
+        discussion: "Without --config, runs the all-in-one quickstart under ./logferry-data (see conf.d/quickstart.yaml)."
+    )
+
+    @Option(name: .long, help: "The config file. Omit it for the all-in-one quickstart.")
+    var config: String?
+
+    @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: String = "info"
+
+    @Option(name: .long, help: "How long a graceful stop waits for destinations to deliver what is journaled.")
+    var drainTimeout: Double = 10
+
+    func run() async throws {
+        guard let level = Logger.Level(rawValue: logLevel) else {
+            throw UserError(description: "--log-level '\(logLevel)' is not a level; use one of: trace, debug, info, notice, warning, error, critical")
+        }
+        // The executable is the one place that bootstraps logging; libraries take a Logger.
+        LoggingSystem.bootstrap { label in
+            var h = StreamLogHandler.standardError(label: label)
+            h.logLevel = level
+            return h
+        }
+        let logger = Logger(label: "logferry")
+
+        let cfg: NodeConfig
+        let quickstart = config == nil
+        do {
+            if let path = config {
+                cfg = try ConfigLoader.load(path: path)
+            } else {
+                cfg = try ConfigLoader.load(yaml: Quickstart.yaml(), file: "<quickstart>")
+            }
+        } catch {
+            throw UserError(description: "config has \(error.problems.count) problem(s):\n" + error.description)
+        }
+        let runtime: NodeRuntime
+        do {
+            runtime = try await NodeRuntime.build(cfg, logger: logger)
+        } catch let e as ConfigErrors {
+            throw UserError(description: e.description)
+        } catch let e as UserError {
+            throw e
+        } catch {
+            throw RuntimeFailure(description: "cannot start: \(error)")
+        }
+        logger.info("logferry \(LogferryVersion.number) starting", metadata: ["node": "\(cfg.node.name)", "identity": "\(runtime.identity)"])
+        for line in describe(cfg).split(separator: "\n") { logger.info("\(line)") }
+        if quickstart { Quickstart.printBanner(cfg) }
+
+        let group = ServiceGroup(
+            configuration: .init(
+                services: runtime.services.map { .init(service: $0) },
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger
+            ))
+        let reloadTask = Task {
+            for await _ in await UnixSignalsSequence(trapping: .sighup) {
+                let path = config ?? "<quickstart>"
+                do {
+                    if let config { _ = try ConfigLoader.load(path: config) }
+                    logger.notice("SIGHUP: \(path) is valid; this version applies config changes on restart only")
+                } catch {
+                    logger.error("SIGHUP: \(path) has problems, keeping the running config:\n\(error)")
+                }
+            }
+        }
+        defer { reloadTask.cancel() }
+        do {
+            try await group.run()
+        } catch {
+            await runtime.journal.close()
+            throw RuntimeFailure(description: "\(error)")
+        }
+        await runtime.journal.close()
+        logger.info("logferry stopped")
+    }
+}
+
+/// The all-in-one quickstart of SPEC.md §1, the same text as conf.d/quickstart.yaml with absolute paths.
+enum Quickstart {
+    static var dataDir: String {
+        var buf = [CChar](repeating: 0, count: 4096)
+        let cwd = getcwd(&buf, buf.count).map { String(cString: $0) } ?? "."
+        return cwd + "/logferry-data"
+    }
+
+    static func yaml() -> String {
+        let dir = dataDir
+        return """
+            node:
+              data_dir: \(dir)
+            journal:
+              fsync: interval
+              fsync_interval: 100ms
+            sources:
+              local:
+                type: unix-dgram
+                path: \(dir)/log.sock
+                mode: "0666"
+              receiver:
+                type: websocket
+                listen: 127.0.0.1:7000
+            destinations:
+              files:
+                type: file
+                path: \(dir)/central/${HOST}/${PROGRAM}.log
+            """
+    }
+
+    static func printBanner(_ cfg: NodeConfig) {
+        let dir = cfg.node.dataDir
+        print(
+            """
+
+            logferry quickstart is running (Ctrl-C stops it). Everything lives in \(dir)
+
+              send a line:     logger -u \(dir)/log.sock -t hello "my first line"
+              from Python:     logging.handlers.SysLogHandler(address="\(dir)/log.sock")
+              from an edge:    a websocket destination with url ws://127.0.0.1:7000/v1/ingest
+              documents land:  \(dir)/central/<host>/<program>.log   (e.g. cat \(dir)/central/*/hello.log)
+
+            """)
+        fflush(stdout)
+    }
+}
