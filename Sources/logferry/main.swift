@@ -27,7 +27,6 @@ enum LogferryVersion {
     static var string: String { "logferry \(number) (swift 6, linux)" }
 }
 
-setvbuf(stdout, nil, _IOFBF, 1 << 16)
 do {
     var command = try Logferry.parseAsRoot()
     if var async = command as? AsyncParsableCommand {
@@ -35,22 +34,22 @@ do {
     } else {
         try command.run()
     }
-    fflush(stdout)
+    fflush(nil)
     exit(0)
 } catch let e as UserError {
-    fflush(stdout)
+    fflush(nil)
     FileHandleStderr.write("logferry: \(e.description)\n")
     exit(1)
 } catch let e as RuntimeFailure {
-    fflush(stdout)
+    fflush(nil)
     FileHandleStderr.write("logferry: \(e.description)\n")
     exit(2)
 } catch {
-    fflush(stdout)
+    fflush(nil)
     let code = Logferry.exitCode(for: error)
     if code == .success {
         print(Logferry.fullMessage(for: error))
-        fflush(stdout)
+        fflush(nil)
         exit(0)
     }
     FileHandleStderr.write(Logferry.fullMessage(for: error) + "\n")

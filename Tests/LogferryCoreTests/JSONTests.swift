@@ -60,25 +60,26 @@ import Testing
         #expect(try JSONParser.parse(bytes) == .string("a\u{FFFD}b"))
     }
 
-    @Test(arguments: [
-        ("", 0, "unexpected end of input"),
-        ("{", 1, "expected a string key"),
-        (#"{"a" 1}"#, 5, "expected ':' after key"),
-        (#"{"a":1 "b":2}"#, 7, "expected ',' or '}' in object"),
-        ("[1 2]", 3, "expected ',' or ']' in array"),
-        ("[1,", 3, "unexpected end of input"),
-        ("01", 1, "unexpected data after the JSON value"),
-        ("1.", 2, "invalid number fraction"),
-        ("1e+", 3, "invalid number exponent"),
-        ("-", 1, "invalid number"),
-        ("tru", 0, "unexpected end of input"),
-        ("trux", 0, "invalid literal"),
-        ("\"a\nb\"", 2, "control character in string"),
-        (#""abc"#, 4, "unterminated string"),
-        (#""\u12"#, 3, #"truncated \u escape"#),
-        (#""\uzzzz""#, 3, #"invalid \u escape"#),
-        ("{} x", 3, "unexpected data after the JSON value"),
-    ] as [(String, Int, String)])
+    @Test(
+        arguments: [
+            ("", 0, "unexpected end of input"),
+            ("{", 1, "expected a string key"),
+            (#"{"a" 1}"#, 5, "expected ':' after key"),
+            (#"{"a":1 "b":2}"#, 7, "expected ',' or '}' in object"),
+            ("[1 2]", 3, "expected ',' or ']' in array"),
+            ("[1,", 3, "unexpected end of input"),
+            ("01", 1, "unexpected data after the JSON value"),
+            ("1.", 2, "invalid number fraction"),
+            ("1e+", 3, "invalid number exponent"),
+            ("-", 1, "invalid number"),
+            ("tru", 0, "unexpected end of input"),
+            ("trux", 0, "invalid literal"),
+            ("\"a\nb\"", 2, "control character in string"),
+            (#""abc"#, 4, "unterminated string"),
+            (#""\u12"#, 3, #"truncated \u escape"#),
+            (#""\uzzzz""#, 3, #"invalid \u escape"#),
+            ("{} x", 3, "unexpected data after the JSON value"),
+        ] as [(String, Int, String)])
     func errorsNameTheOffset(text: String, offset: Int, reason: String) {
         #expect(throws: JSONParseError(offset: offset, reason: reason)) { try JSONParser.parse(text) }
     }
@@ -95,7 +96,8 @@ import Testing
 
     @Test func parsePrefixReturnsTheEnd() throws {
         let bytes = Array(#"{"a":1} trailing"#.utf8)
-        let (v, end) = try bytes.withUnsafeBufferPointer { buf throws(JSONParseError) in try JSONParser.parsePrefix(buf) }
+        let (v, end) = try bytes.withUnsafeBufferPointer { buf throws(JSONParseError) in try JSONParser.parsePrefix(buf)
+        }
         #expect(v == .object(JSONObject([("a", .int(1))])))
         #expect(end == 7)
     }

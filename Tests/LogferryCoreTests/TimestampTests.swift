@@ -25,3 +25,10 @@ struct TimestampTests {
         }
     }
 }
+
+struct TimestampRangeTests {
+    @Test(arguments: [1, 1600, 2263, 9999])
+    func yearsOutsideTheRepresentableRangeAreNoTimestamp(_ year: Int) {
+        #expect(Timestamp(year: year, month: 12, day: 31, hour: 23, minute: 59, second: 59) == nil)
+    }
+}

@@ -57,7 +57,11 @@ import Testing
         let stream = Array("12x3 foo\n".utf8) + Self.counted("ok") + Array("12345678901 z\n".utf8) + Self.counted("ok2")
         let (frames, _) = Self.split(stream, .octetCounted, chunk: 1)
         #expect(frames.count == 4)
-        #expect(frames[0] == Frame(Array("12x3 foo".utf8), error: "octet counting: invalid frame length (expected digits and a space)"))
+        #expect(
+            frames[0]
+                == Frame(
+                    Array("12x3 foo".utf8), error: "octet counting: invalid frame length (expected digits and a space)")
+        )
         #expect(frames[1] == Frame(Array("ok".utf8)))
         #expect(frames[2].bytes == Array("12345678901 z".utf8))
         #expect(frames[2].error != nil)

@@ -7,7 +7,8 @@ import Testing
     static let event = Event(
         message: "hello", source: "nginx", receivedAt: utc(2026, 11, 21, 12, 0, 5),
         timestamp: utc(2026, 11, 21, 9, 8, 7, nanos: 500_000_000), host: "web-01", program: "nginx", pid: "42",
-        facility: .local7, severity: .warning, file: "/var/log/a.log", fields: ["n": 3, "s": "x", "o": .object(["k": true])])
+        facility: .local7, severity: .warning, file: "/var/log/a.log",
+        fields: ["n": 3, "s": "x", "o": .object(["k": true])])
 
     @Test(arguments: [
         ("${HOST}", "web-01"), ("${PROGRAM}", "nginx"), ("${PID}", "42"), ("${MESSAGE}", "hello"),
@@ -57,7 +58,10 @@ import Testing
     }
 
     @Test func errorsPointAtTheMacro() {
-        #expect(throws: TemplateError(message: "'${' is not closed by '}' (write $$ for a literal $)", column: 5, part: "path")) {
+        #expect(
+            throws: TemplateError(
+                message: "'${' is not closed by '}' (write $$ for a literal $)", column: 5, part: "path")
+        ) {
             try MacroString("/ab/${HOST", part: "path")
         }
         #expect(throws: TemplateError.self) { try MacroString("${host}") }

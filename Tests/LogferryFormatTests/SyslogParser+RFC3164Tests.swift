@@ -32,7 +32,9 @@ import Testing
 
     @Test func example3ZoneAfterStampIsTakenAsHost() {
         // The RFC's own reading: a relay sees "CST" where HOSTNAME belongs.
-        let e = parse("<165>Aug 24 05:34:00 CST 1987 mymachine myproc[10]: %% It's time to make the do-nuts.  %%  Ingredients: Mix=OK, Jelly=OK # Devices: Mixer=OK, Jelly_Injector=OK, Frier=OK # Transport: Conveyer1=OK, Conveyer2=OK # %%")
+        let e = parse(
+            "<165>Aug 24 05:34:00 CST 1987 mymachine myproc[10]: %% It's time to make the do-nuts.  %%  Ingredients: Mix=OK, Jelly=OK # Devices: Mixer=OK, Jelly_Injector=OK, Frier=OK # Transport: Conveyer1=OK, Conveyer2=OK # %%"
+        )
         #expect(e.parseError == nil)
         #expect(e.facility == .local4)
         #expect(e.severity == .notice)
@@ -66,59 +68,84 @@ import Testing
     }
 
     static let senders: [Case] = [
-        Case(name: "logger default (local, no host)", input: "<13>Nov 21 12:00:00 root: hello",
-             timestamp: utc(2026, 11, 21, 12, 0, 0), program: "root", message: "hello"),
-        Case(name: "logger -i -u/-d (local, pid)", input: "<13>Nov 21 12:00:00 root[4242]: hello world",
-             timestamp: utc(2026, 11, 21, 12, 0, 0), program: "root", pid: "4242", message: "hello world"),
-        Case(name: "remote with host", input: "<38>Nov 21 12:00:00 web-01 sshd[123]: Accepted publickey",
-             timestamp: utc(2026, 11, 21, 12, 0, 0), host: "web-01", program: "sshd", pid: "123",
-             message: "Accepted publickey"),
-        Case(name: "nginx nohostname", input: #"<190>Nov 21 12:00:00 nginx: {"status":200,"path":"/"}"#,
-             timestamp: utc(2026, 11, 21, 12, 0, 0), program: "nginx", message: #"{"status":200,"path":"/"}"#),
-        Case(name: "space-padded day", input: "<13>Nov  1 08:00:00 host cron[9]: run",
-             timestamp: utc(2026, 11, 1, 8, 0, 0), host: "host", program: "cron", pid: "9", message: "run"),
-        Case(name: "unpadded day", input: "<13>Nov 1 08:00:00 cron: run",
-             timestamp: utc(2026, 11, 1, 8, 0, 0), program: "cron", message: "run"),
-        Case(name: "rsyslog ISO stamp", input: "<13>2026-11-21T12:00:00.123+01:00 web-01 app[7]: hi",
-             timestamp: utc(2026, 11, 21, 11, 0, 0, nanos: 123_000_000), host: "web-01", program: "app", pid: "7",
-             message: "hi"),
-        Case(name: "missing tag", input: "<13>Nov 21 12:00:00 host just some text",
-             timestamp: utc(2026, 11, 21, 12, 0, 0), host: "host", message: "just some text"),
-        Case(name: "one word after stamp is the message", input: "<13>Nov 21 12:00:00 hello",
-             timestamp: utc(2026, 11, 21, 12, 0, 0), message: "hello"),
-        Case(name: "tag without colon", input: "<13>Nov 21 12:00:00 host app[5] text",
-             timestamp: utc(2026, 11, 21, 12, 0, 0), host: "host", program: "app", pid: "5", message: "text"),
-        Case(name: "IPv6 host", input: "<13>Nov 21 12:00:00 2001:db8::1 app: m",
-             timestamp: utc(2026, 11, 21, 12, 0, 0), host: "2001:db8::1", program: "app", message: "m"),
-        Case(name: "tag with slash and dots", input: "<22>Nov 21 12:00:00 mx postfix/smtpd[77]: connect",
-             timestamp: utc(2026, 11, 21, 12, 0, 0), host: "mx", program: "postfix/smtpd", pid: "77",
-             message: "connect"),
-        Case(name: "Cisco year", input: "<13>Nov 21 2025 12:00:00 host app: m",
-             timestamp: utc(2025, 11, 21, 12, 0, 0), host: "host", program: "app", message: "m"),
-        Case(name: "fractional BSD stamp", input: "<13>Nov 21 12:00:00.250 app: m",
-             timestamp: utc(2026, 11, 21, 12, 0, 0, nanos: 250_000_000), program: "app", message: "m"),
+        Case(
+            name: "logger default (local, no host)", input: "<13>Nov 21 12:00:00 root: hello",
+            timestamp: utc(2026, 11, 21, 12, 0, 0), program: "root", message: "hello"),
+        Case(
+            name: "logger -i -u/-d (local, pid)", input: "<13>Nov 21 12:00:00 root[4242]: hello world",
+            timestamp: utc(2026, 11, 21, 12, 0, 0), program: "root", pid: "4242", message: "hello world"),
+        Case(
+            name: "remote with host", input: "<38>Nov 21 12:00:00 web-01 sshd[123]: Accepted publickey",
+            timestamp: utc(2026, 11, 21, 12, 0, 0), host: "web-01", program: "sshd", pid: "123",
+            message: "Accepted publickey"),
+        Case(
+            name: "nginx nohostname", input: #"<190>Nov 21 12:00:00 nginx: {"status":200,"path":"/"}"#,
+            timestamp: utc(2026, 11, 21, 12, 0, 0), program: "nginx", message: #"{"status":200,"path":"/"}"#),
+        Case(
+            name: "space-padded day", input: "<13>Nov  1 08:00:00 host cron[9]: run",
+            timestamp: utc(2026, 11, 1, 8, 0, 0), host: "host", program: "cron", pid: "9", message: "run"),
+        Case(
+            name: "unpadded day", input: "<13>Nov 1 08:00:00 cron: run",
+            timestamp: utc(2026, 11, 1, 8, 0, 0), program: "cron", message: "run"),
+        Case(
+            name: "rsyslog ISO stamp", input: "<13>2026-11-21T12:00:00.123+01:00 web-01 app[7]: hi",
+            timestamp: utc(2026, 11, 21, 11, 0, 0, nanos: 123_000_000), host: "web-01", program: "app", pid: "7",
+            message: "hi"),
+        Case(
+            name: "missing tag", input: "<13>Nov 21 12:00:00 host just some text",
+            timestamp: utc(2026, 11, 21, 12, 0, 0), host: "host", message: "just some text"),
+        Case(
+            name: "one word after stamp is the message", input: "<13>Nov 21 12:00:00 hello",
+            timestamp: utc(2026, 11, 21, 12, 0, 0), message: "hello"),
+        Case(
+            name: "tag without colon", input: "<13>Nov 21 12:00:00 host app[5] text",
+            timestamp: utc(2026, 11, 21, 12, 0, 0), host: "host", program: "app", pid: "5", message: "text"),
+        Case(
+            name: "IPv6 host", input: "<13>Nov 21 12:00:00 2001:db8::1 app: m",
+            timestamp: utc(2026, 11, 21, 12, 0, 0), host: "2001:db8::1", program: "app", message: "m"),
+        Case(
+            name: "tag with slash and dots", input: "<22>Nov 21 12:00:00 mx postfix/smtpd[77]: connect",
+            timestamp: utc(2026, 11, 21, 12, 0, 0), host: "mx", program: "postfix/smtpd", pid: "77",
+            message: "connect"),
+        Case(
+            name: "Cisco year", input: "<13>Nov 21 2025 12:00:00 host app: m",
+            timestamp: utc(2025, 11, 21, 12, 0, 0), host: "host", program: "app", message: "m"),
+        Case(
+            name: "fractional BSD stamp", input: "<13>Nov 21 12:00:00.250 app: m",
+            timestamp: utc(2026, 11, 21, 12, 0, 0, nanos: 250_000_000), program: "app", message: "m"),
         Case(name: "Python SysLogHandler plain", input: "<14>hello\u{0}", message: "hello"),
-        Case(name: "Python SysLogHandler name: msg", input: "<14>myapp: started\u{0}", program: "myapp",
-             message: "started"),
-        Case(name: "no timestamp, text with colon later", input: "<14>disk is full: /var", message: "disk is full: /var"),
-        Case(name: "empty tag pid", input: "<13>Nov 21 12:00:00 app[]: m",
-             timestamp: utc(2026, 11, 21, 12, 0, 0), program: "app", message: "m"),
-        Case(name: "extra spaces kept after the first", input: "<13>Nov 21 12:00:00 app:   indented",
-             timestamp: utc(2026, 11, 21, 12, 0, 0), program: "app", message: "  indented"),
-        Case(name: "tag at end, empty message", input: "<13>Nov 21 12:00:00 app:",
-             timestamp: utc(2026, 11, 21, 12, 0, 0), program: "app", message: ""),
-        Case(name: "tag longer than 48 is message", input: "<13>Nov 21 12:00:00 " + String(repeating: "t", count: 49) + ": m",
-             timestamp: utc(2026, 11, 21, 12, 0, 0), message: String(repeating: "t", count: 49) + ": m"),
-        Case(name: "48-char tag", input: "<13>Nov 21 12:00:00 " + String(repeating: "t", count: 48) + ": m",
-             timestamp: utc(2026, 11, 21, 12, 0, 0), program: String(repeating: "t", count: 48), message: "m"),
+        Case(
+            name: "Python SysLogHandler name: msg", input: "<14>myapp: started\u{0}", program: "myapp",
+            message: "started"),
+        Case(
+            name: "no timestamp, text with colon later", input: "<14>disk is full: /var", message: "disk is full: /var"),
+        Case(
+            name: "empty tag pid", input: "<13>Nov 21 12:00:00 app[]: m",
+            timestamp: utc(2026, 11, 21, 12, 0, 0), program: "app", message: "m"),
+        Case(
+            name: "extra spaces kept after the first", input: "<13>Nov 21 12:00:00 app:   indented",
+            timestamp: utc(2026, 11, 21, 12, 0, 0), program: "app", message: "  indented"),
+        Case(
+            name: "tag at end, empty message", input: "<13>Nov 21 12:00:00 app:",
+            timestamp: utc(2026, 11, 21, 12, 0, 0), program: "app", message: ""),
+        Case(
+            name: "tag longer than 48 is message",
+            input: "<13>Nov 21 12:00:00 " + String(repeating: "t", count: 49) + ": m",
+            timestamp: utc(2026, 11, 21, 12, 0, 0), message: String(repeating: "t", count: 49) + ": m"),
+        Case(
+            name: "48-char tag", input: "<13>Nov 21 12:00:00 " + String(repeating: "t", count: 48) + ": m",
+            timestamp: utc(2026, 11, 21, 12, 0, 0), program: String(repeating: "t", count: 48), message: "m"),
         Case(name: "stamp glued to text is not a stamp", input: "<13>Nov 21 12:00:00x", message: "Nov 21 12:00:00x"),
         Case(name: "only PRI", input: "<13>", message: ""),
-        Case(name: "JSON without a tag is not a tag", input: #"<13>Nov 21 12:00:00 {"a": 1}"#,
-             timestamp: utc(2026, 11, 21, 12, 0, 0), message: #"{"a": 1}"#),
-        Case(name: "JSON after a host", input: #"<13>Nov 21 12:00:00 web {"a": 1}"#,
-             timestamp: utc(2026, 11, 21, 12, 0, 0), host: "web", message: #"{"a": 1}"#),
-        Case(name: "CRLF stripped", input: "<13>Nov 21 12:00:00 app: m\r\n",
-             timestamp: utc(2026, 11, 21, 12, 0, 0), program: "app", message: "m"),
+        Case(
+            name: "JSON without a tag is not a tag", input: #"<13>Nov 21 12:00:00 {"a": 1}"#,
+            timestamp: utc(2026, 11, 21, 12, 0, 0), message: #"{"a": 1}"#),
+        Case(
+            name: "JSON after a host", input: #"<13>Nov 21 12:00:00 web {"a": 1}"#,
+            timestamp: utc(2026, 11, 21, 12, 0, 0), host: "web", message: #"{"a": 1}"#),
+        Case(
+            name: "CRLF stripped", input: "<13>Nov 21 12:00:00 app: m\r\n",
+            timestamp: utc(2026, 11, 21, 12, 0, 0), program: "app", message: "m"),
     ]
 
     @Test(arguments: senders)
@@ -166,7 +193,8 @@ import Testing
         // Received 00:30 UTC on Jan 1 = 01:30 local at +01:00; a local 01:29 stamp is a minute earlier, same year.
         let ctx = context(at: utc(2027, 1, 1, 0, 30, 0), offset: 3600)
         #expect(SyslogParser().parse("<13>Jan  1 01:29:00 app: x", context: ctx).timestamp == utc(2027, 1, 1, 0, 29, 0))
-        #expect(SyslogParser().parse("<13>Dec 31 23:59:00 app: x", context: ctx).timestamp == utc(2026, 12, 31, 22, 59, 0))
+        #expect(
+            SyslogParser().parse("<13>Dec 31 23:59:00 app: x", context: ctx).timestamp == utc(2026, 12, 31, 22, 59, 0))
     }
 
     @Test func explicitFormatWithBadPRIFails() {

@@ -6,7 +6,9 @@ import Testing
 @Suite struct SyslogParserRFC5424Tests {
     // RFC 5424 §6.5, examples 1-4 verbatim ("BOM" is the UTF-8 byte order mark).
     @Test func example1NoStructuredData() {
-        let e = parse("<34>1 2003-10-11T22:14:15.003Z mymachine.example.com su - ID47 - \u{FEFF}'su root' failed for lonvick on /dev/pts/8")
+        let e = parse(
+            "<34>1 2003-10-11T22:14:15.003Z mymachine.example.com su - ID47 - \u{FEFF}'su root' failed for lonvick on /dev/pts/8"
+        )
         #expect(e.parseError == nil)
         #expect(e.facility == .auth)
         #expect(e.severity == .crit)
@@ -22,7 +24,8 @@ import Testing
     }
 
     @Test func example2OffsetAndMicroseconds() {
-        let e = parse("<165>1 2003-08-24T05:14:15.000003-07:00 192.0.2.1 myproc 8710 - - %% It's time to make the do-nuts.")
+        let e = parse(
+            "<165>1 2003-08-24T05:14:15.000003-07:00 192.0.2.1 myproc 8710 - - %% It's time to make the do-nuts.")
         #expect(e.parseError == nil)
         #expect(e.facility == .local4)
         #expect(e.severity == .notice)
@@ -36,7 +39,9 @@ import Testing
     }
 
     @Test func example3StructuredData() {
-        let e = parse(#"<165>1 2003-10-11T22:14:15.003Z mymachine.example.com evntslog - ID47 [exampleSDID@32473 iut="3" eventSource="Application" eventID="1011"] "# + "\u{FEFF}An application event log entry...")
+        let e = parse(
+            #"<165>1 2003-10-11T22:14:15.003Z mymachine.example.com evntslog - ID47 [exampleSDID@32473 iut="3" eventSource="Application" eventID="1011"] "#
+                + "\u{FEFF}An application event log entry...")
         #expect(e.parseError == nil)
         #expect(e.program == "evntslog")
         #expect(e.msgid == "ID47")
@@ -48,7 +53,9 @@ import Testing
     }
 
     @Test func example4TwoElementsNoMessage() {
-        let e = parse(#"<165>1 2003-10-11T22:14:15.003Z mymachine.example.com evntslog - ID47 [exampleSDID@32473 iut="3" eventSource="Application" eventID="1011"][examplePriority@32473 class="high"]"#)
+        let e = parse(
+            #"<165>1 2003-10-11T22:14:15.003Z mymachine.example.com evntslog - ID47 [exampleSDID@32473 iut="3" eventSource="Application" eventID="1011"][examplePriority@32473 class="high"]"#
+        )
         #expect(e.parseError == nil)
         #expect(e.sd?.keys == ["exampleSDID@32473", "examplePriority@32473"])
         #expect(e.sd?["examplePriority@32473"] == .object(["class": "high"]))
@@ -56,7 +63,8 @@ import Testing
     }
 
     @Test func loggerRFC5424Output() {
-        let e = parse(#"<13>1 2026-11-21T12:00:00.123456+01:00 host root - - [timeQuality tzKnown="1" isSynced="0"] hello"#)
+        let e = parse(
+            #"<13>1 2026-11-21T12:00:00.123456+01:00 host root - - [timeQuality tzKnown="1" isSynced="0"] hello"#)
         #expect(e.parseError == nil)
         #expect(e.facility == .user)
         #expect(e.severity == .notice)
@@ -96,7 +104,9 @@ import Testing
 
     @Test func zoneOffsetWithoutColonAndLowercase() {
         #expect(parse("<14>1 2026-11-21t12:00:00+0130 h a - - - m").timestamp == utc(2026, 11, 21, 10, 30, 0))
-        #expect(parse("<14>1 2026-11-21T12:00:00.5z h a - - - m").timestamp == utc(2026, 11, 21, 12, 0, 0, nanos: 500_000_000))
+        #expect(
+            parse("<14>1 2026-11-21T12:00:00.5z h a - - - m").timestamp
+                == utc(2026, 11, 21, 12, 0, 0, nanos: 500_000_000))
     }
 
     @Test func bomOnlyStrippedAtMessageStart() {

@@ -52,23 +52,38 @@ import Testing
     }
 
     // Malformed input: exactly one event, the text kept, never a crash.
-    @Test(arguments: [
-        ("", "", nil),
-        ("<999>x", "<999>x", "invalid PRI 999: must be 0..191"),
-        ("<1000>x", "<1000>x", "invalid PRI: more than 3 digits"),
-        ("<12", "<12", "invalid PRI: missing '>'"),
-        ("<abc", "<abc", nil),
-        ("<", "<", nil),
-        ("<>", "<>", nil),
-        ("<html><body>", "<html><body>", nil),
-        ("\n", "", nil),
-        ("\u{0}\u{0}", "", nil),
-    ] as [(String, String, String?)])
+    @Test(
+        arguments: [
+            ("", "", nil),
+            ("<999>x", "<999>x", "invalid PRI 999: must be 0..191"),
+            ("<1000>x", "<1000>x", "invalid PRI: more than 3 digits"),
+            ("<12", "<12", "invalid PRI: missing '>'"),
+            ("<abc", "<abc", nil),
+            ("<", "<", nil),
+            ("<>", "<>", nil),
+            ("<html><body>", "<html><body>", nil),
+            ("\n", "", nil),
+            ("\u{0}\u{0}", "", nil),
+        ] as [(String, String, String?)])
     func malformedAuto(input: String, message: String, error: String?) {
         let e = parse(input)
         #expect(e.message == message)
         #expect(e.parseError == error)
         #expect(e.raw == (error == nil ? nil : input))
+    }
+
+    @Test func farAwayYearsAreNotStampsAndDoNotOverflow() {
+        // Timestamp holds Int64 nanoseconds (years ~1678-2262); such stamps must not trap.
+        let e5424 = parse("<13>1 9999-12-31T23:59:59Z h a - - - m")
+        #expect(e5424.parseError == "RFC 5424: invalid TIMESTAMP")
+        let e3164 = parse("<13>0001-01-01T00:00:00Z h a: m")
+        #expect(e3164.timestamp == nil)
+        #expect(e3164.message == "0001-01-01T00:00:00Z h a: m")
+        let cisco = parse("<13>Nov 21 9999 12:00:00 h a: m")
+        #expect(cisco.timestamp == nil)
+        let json = parse(#"{"@timestamp":"9999-01-01T00:00:00Z"}"#, .json)
+        #expect(json.timestamp == nil)
+        #expect(json.fields == ["@timestamp": "9999-01-01T00:00:00Z"])
     }
 
     @Test func onlyPRI() {

@@ -48,7 +48,9 @@ import Testing
         let applied = template.apply(e, nodeName: "n")
         #expect(applied.fields == ["status": 200, "rt": .double(0.25), "path": "/", "up": .null])
         #expect(applied.message == #"{"status":200,"rt":0.25,"path":"/","up":null}"#)
-        #expect(text(template.render(e, nodeName: "n")).hasSuffix(#""fields":{"status":200,"rt":0.25,"path":"/","up":null}}"#))
+        #expect(
+            text(template.render(e, nodeName: "n")).hasSuffix(
+                #""fields":{"status":200,"rt":0.25,"path":"/","up":null}}"#))
         // Off by default.
         #expect(Template.default.apply(e, nodeName: "n").fields.isEmpty)
         // Not JSON: nothing added.
@@ -79,9 +81,20 @@ import Testing
     }
 
     @Test(arguments: [
-        (TemplateSpec(pattern: "$a$b"), TemplateError(message: "two captures need literal text between them", column: 3, part: "pattern")),
-        (TemplateSpec(fields: [("x", "${NOPE}")]), TemplateError(message: "unknown macro ${NOPE}; known: " + MacroString.macroNames.joined(separator: " "), column: 1, part: "fields.x")),
-        (TemplateSpec(fields: [("x", "a"), ("x", "b")]), TemplateError(message: "field x is defined twice", column: 1, part: "fields.x")),
+        (
+            TemplateSpec(pattern: "$a$b"),
+            TemplateError(message: "two captures need literal text between them", column: 3, part: "pattern")
+        ),
+        (
+            TemplateSpec(fields: [("x", "${NOPE}")]),
+            TemplateError(
+                message: "unknown macro ${NOPE}; known: " + MacroString.macroNames.joined(separator: " "), column: 1,
+                part: "fields.x")
+        ),
+        (
+            TemplateSpec(fields: [("x", "a"), ("x", "b")]),
+            TemplateError(message: "field x is defined twice", column: 1, part: "fields.x")
+        ),
         (TemplateSpec(fields: [("", "a")]), TemplateError(message: "a field needs a name", column: 1, part: "fields")),
     ])
     func compileErrors(spec: TemplateSpec, error: TemplateError) {

@@ -1,4 +1,5 @@
 import LogferryCore
+
 @testable import LogferryFormat
 
 /// 2026-11-21T12:00:05Z: the receive time most tests use.

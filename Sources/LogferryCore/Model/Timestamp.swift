@@ -55,9 +55,15 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
         guard (1...12).contains(month), (1...31).contains(day), (0...23).contains(hour), (0...59).contains(minute),
             (0...60).contains(second)
         else { return nil }
+        // Int64 nanoseconds cover 1677-09-21 to 2262-04-11; a hostile stamp outside that is no timestamp.
+        guard (1678...2261).contains(year) else { return nil }
         let days = Timestamp.daysFromCivil(year: year, month: month, day: day)
         let secs = Int64(days) * 86400 + Int64(hour * 3600 + minute * 60 + min(second, 59)) - Int64(offsetSeconds)
-        self.nanos = secs * 1_000_000_000 + nanos
+        let (scaled, overflow) = secs.multipliedReportingOverflow(by: 1_000_000_000)
+        guard !overflow else { return nil }
+        let (total, overflow2) = scaled.addingReportingOverflow(nanos)
+        guard !overflow2 else { return nil }
+        self.nanos = total
     }
 
     /// RFC 3339 in UTC: `2026-11-21T12:00:00.123Z`; six fractional digits when the time has sub-millisecond

@@ -132,6 +132,6 @@ enum Quickstart {
               documents land:  \(dir)/central/<host>/<program>.log   (e.g. cat \(dir)/central/*/hello.log)
 
             """)
-        fflush(stdout)
+        fflush(nil)
     }
 }
