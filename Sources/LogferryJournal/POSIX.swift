@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import LogferryCore
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// Thin wrappers over the system calls the journal uses. Each one retries on EINTR and turns a failure into
 /// `SpoolError.io(operation:path:message:)` with errno's text, so callers never inspect errno themselves.
@@ -16,7 +17,7 @@ enum POSIX {
 
     static func open(_ path: String, _ flags: Int32, mode: mode_t = 0o640) throws -> Int32 {
         while true {
-            let fd = Glibc_open(path, flags | O_CLOEXEC, mode)
+            let fd = sys_open(path, flags | O_CLOEXEC, mode)
             if fd >= 0 { return fd }
             if errno != EINTR { throw error("open", path) }
         }
@@ -25,7 +26,7 @@ enum POSIX {
     /// Like `open`, but returns nil when the file does not exist.
     static func openIfExists(_ path: String, _ flags: Int32) throws -> Int32? {
         while true {
-            let fd = Glibc_open(path, flags | O_CLOEXEC, 0)
+            let fd = sys_open(path, flags | O_CLOEXEC, 0)
             if fd >= 0 { return fd }
             if errno == ENOENT { return nil }
             if errno != EINTR { throw error("open", path) }
@@ -33,7 +34,7 @@ enum POSIX {
     }
 
     static func close(_ fd: Int32) {
-        _ = Glibc_close(fd)
+        _ = sys_close(fd)
     }
 
     /// Writes all of `bytes` at `offset`.
@@ -69,9 +70,9 @@ enum POSIX {
     /// Flushes file data (and the metadata needed to read it back, such as the size) to stable storage.
     static func dataSync(_ fd: Int32, path: String) throws {
         #if canImport(Glibc)
-        let rc = fdatasync(fd)
+            let rc = fdatasync(fd)
         #else
-        let rc = fsync(fd)
+            let rc = fsync(fd)
         #endif
         if rc != 0 { throw error("fsync", path) }
     }
@@ -89,6 +90,13 @@ enum POSIX {
         return Int(st.st_size)
     }
 
+    /// Size of the file at `path`.
+    static func fileSize(path: String) throws -> Int {
+        var st = stat()
+        if stat(path, &st) != 0 { throw error("stat", path) }
+        return Int(st.st_size)
+    }
+
     static func truncate(_ fd: Int32, to size: Int, path: String) throws {
         while ftruncate(fd, off_t(size)) != 0 {
             if errno != EINTR { throw error("truncate", path) }
@@ -96,11 +104,11 @@ enum POSIX {
     }
 
     static func unlink(_ path: String) throws {
-        if Glibc_unlink(path) != 0 && errno != ENOENT { throw error("unlink", path) }
+        if sys_unlink(path) != 0 && errno != ENOENT { throw error("unlink", path) }
     }
 
     static func rename(_ from: String, _ to: String) throws {
-        if Glibc_rename(from, to) != 0 { throw error("rename", to) }
+        if sys_rename(from, to) != 0 { throw error("rename", to) }
     }
 
     /// Creates `path` and its missing parents (like `mkdir -p`).
@@ -177,10 +185,10 @@ enum POSIX {
     }
 }
 
-// The module-level C functions share names with the wrappers above; these aliases keep the calls readable.
-@inline(__always) private func Glibc_open(_ path: String, _ flags: Int32, _ mode: mode_t) -> Int32 {
+// The C functions share names with the wrappers above; inside `POSIX` these aliases reach the C ones.
+@inline(__always) private func sys_open(_ path: String, _ flags: Int32, _ mode: mode_t) -> Int32 {
     open(path, flags, mode)
 }
-@inline(__always) private func Glibc_close(_ fd: Int32) -> Int32 { close(fd) }
-@inline(__always) private func Glibc_unlink(_ path: String) -> Int32 { unlink(path) }
-@inline(__always) private func Glibc_rename(_ from: String, _ to: String) -> Int32 { rename(from, to) }
+@inline(__always) private func sys_close(_ fd: Int32) -> Int32 { close(fd) }
+@inline(__always) private func sys_unlink(_ path: String) -> Int32 { unlink(path) }
+@inline(__always) private func sys_rename(_ from: String, _ to: String) -> Int32 { rename(from, to) }

@@ -139,3 +139,14 @@ public func freeTCPPort() -> Int {
     _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
     return Int(UInt16(bigEndian: addr.sin_port))
 }
+
+/// The async form of `waitUntil`, for async tests: sleeps with `Task.sleep` so it never blocks a thread of the
+/// cooperative pool (which the code under test needs to make progress).
+public func eventually(timeout: Double, interval: Double = 0.02, _ condition: () throws -> Bool) async rethrows -> Bool {
+    let deadline = Date().addingTimeInterval(timeout)
+    while Date() < deadline {
+        if try condition() { return true }
+        try? await Task.sleep(for: .milliseconds(Int(interval * 1000)))
+    }
+    return try condition()
+}

@@ -36,6 +36,11 @@ public final class InMemorySpool: Spool {
         return range
     }
 
+    /// In memory everything is "durable" at once.
+    public func write(_ payloads: [[UInt8]]) async throws -> ClosedRange<UInt64> { try await append(payloads) }
+
+    public func waitDurable(through seq: UInt64) async throws {}
+
     public func read(after: UInt64, maxRecords: Int, maxBytes: Int) async throws -> [SpoolRecord] {
         state.withLock { s in
             var out: [SpoolRecord] = []

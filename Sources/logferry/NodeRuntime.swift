@@ -56,11 +56,10 @@ struct NodeRuntime {
                         try await dest.run()
                     })
             case .websocket(let url, let token):
-                let sender = try WebSocketSender(
-                    configuration: SenderConfiguration(name: d.name, url: url, token: token, nodeName: cfg.node.name),
-                    spool: journal, localNode: identity, logger: dlog)
+                let scfg = SenderConfiguration(url: url, token: token, destinationName: d.name)
+                let sender = WebSocketSender(configuration: scfg, spool: journal, node: identity, nodeName: cfg.node.name, logger: dlog)
                 destinations.append(
-                    DrainingService(name: "websocket:\(d.name)", cursor: sender.cursorName, spool: journal, deadline: drainTimeout) {
+                    DrainingService(name: "websocket:\(d.name)", cursor: scfg.cursorName, spool: journal, deadline: drainTimeout) {
                         try await sender.run()
                     })
             }
@@ -82,7 +81,7 @@ struct NodeRuntime {
                 let receiver = WebSocketReceiver(
                     configuration: ReceiverConfiguration(
                         host: listen.host, port: listen.port, path: path, tokens: tokens, sourceName: s.name),
-                    spool: journal, localNode: identity, logger: slog)
+                    spool: journal, node: identity, logger: slog)
                 receivers.append(receiver)
             }
         }

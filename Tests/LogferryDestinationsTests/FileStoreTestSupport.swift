@@ -38,6 +38,8 @@ final class CrashingSpool: Spool {
     }
 
     func append(_ payloads: [[UInt8]]) async throws -> ClosedRange<UInt64> { try await inner.append(payloads) }
+    func write(_ payloads: [[UInt8]]) async throws -> ClosedRange<UInt64> { try await inner.write(payloads) }
+    func waitDurable(through seq: UInt64) async throws { try await inner.waitDurable(through: seq) }
     func read(after: UInt64, maxRecords: Int, maxBytes: Int) async throws -> [SpoolRecord] {
         try await inner.read(after: after, maxRecords: maxRecords, maxBytes: maxBytes)
     }

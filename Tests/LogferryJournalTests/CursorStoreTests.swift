@@ -1,5 +1,5 @@
-import Testing
 import LogferryCore
+import Testing
 
 @testable import LogferryJournal
 

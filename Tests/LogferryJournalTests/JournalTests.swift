@@ -100,7 +100,9 @@ struct JournalTests {
             await journal.close()
             await journal.close()
             await #expect(throws: SpoolError.closed) { try await journal.append([payload(1)]) }
-            await #expect(throws: SpoolError.closed) { _ = try await journal.read(after: 0, maxRecords: 1, maxBytes: 1) }
+            await #expect(throws: SpoolError.closed) {
+                _ = try await journal.read(after: 0, maxRecords: 1, maxBytes: 1)
+            }
             await #expect(throws: SpoolError.closed) { try await journal.waitForRecords(after: 0) }
             await #expect(throws: SpoolError.closed) { _ = try await journal.openCursor("x") }
         }
@@ -119,6 +121,38 @@ struct JournalTests {
             let again = try await openJournal(testConfiguration(dir))
             await again.close()
         }
+    }
+
+    @Test func underIntervalReadersSeeOnlyRecordsTheirFsyncCovered() async throws {
+        try await withTemporaryDirectory { dir in
+            var config = testConfiguration(dir, fsync: .interval)
+            config.fsyncInterval = .milliseconds(800)
+            let journal = try await openJournal(config)
+            // The first fsync runs at once; the next may only start 800 ms after it.
+            #expect(try await journal.append([payload(1)]) == 1...1)
+            let second = Task { try await journal.append([payload(2)]) }
+            try await eventually { journal.stat().lastWrittenSequence == 2 }
+            // Written, not yet durable: invisible.
+            #expect(await journal.lastSequence() == 1)
+            #expect(try await journal.read(after: 1, maxRecords: 10, maxBytes: 1 << 20).isEmpty)
+            #expect(try await withTimeout { try await second.value } == 2...2)
+            #expect(await journal.lastSequence() == 2)
+            #expect(try await journal.read(after: 1, maxRecords: 10, maxBytes: 1 << 20).map(\.seq) == [2])
+            await journal.close()
+        }
+    }
+
+    @Test func positionCacheRemembersWhereReadsStoppedAndForgetsDeletedSegments() {
+        var cache = PositionCache(capacity: 3)
+        cache.store(after: 10, .init(segment: 1, offset: 100))
+        cache.store(after: 20, .init(segment: 1, offset: 200))
+        cache.store(after: 30, .init(segment: 33, offset: 0))
+        #expect(cache.lookup(after: 20) == .init(segment: 1, offset: 200))
+        cache.store(after: 40, .init(segment: 33, offset: 50))
+        #expect(cache.lookup(after: 10) == nil)  // the oldest entry made room
+        cache.forget(segment: 1)
+        #expect(cache.lookup(after: 20) == nil)
+        #expect(cache.lookup(after: 40) == .init(segment: 33, offset: 50))
     }
 
     // MARK: Waiting
@@ -219,7 +253,9 @@ struct JournalTests {
             #expect(try segmentPaths(dir).count == 4)
 
             try await journal.commit(cursor: "slow", through: 40, state: [])
-            #expect(try segmentPaths(dir).map { ($0 as NSString).lastPathComponent }.first == "seg-00000000000000000033.log")
+            #expect(
+                try segmentPaths(dir).map { ($0 as NSString).lastPathComponent }.first == "seg-00000000000000000033.log"
+            )
 
             try await journal.commit(cursor: "slow", through: 100, state: [])
             // Every record is delivered; the active segment stays for the next appends.

@@ -7,9 +7,10 @@ struct SegmentTests {
         #expect(SegmentFile.fileName(firstSeq: 1) == "seg-00000000000000000001.log")
         #expect(SegmentFile.fileName(firstSeq: UInt64.max) == "seg-18446744073709551615.log")
         #expect(SegmentFile.firstSeq(fromFileName: "seg-00000000000000000042.log") == 42)
-        for name in ["seg-42.log", "seg-0000000000000000004x.log", "seg-00000000000000000000.log", "x.log",
-            "seg-00000000000000000001.log.tmp"]
-        {
+        for name in [
+            "seg-42.log", "seg-0000000000000000004x.log", "seg-00000000000000000000.log", "x.log",
+            "seg-00000000000000000001.log.tmp",
+        ] {
             #expect(SegmentFile.firstSeq(fromFileName: name) == nil)
         }
     }

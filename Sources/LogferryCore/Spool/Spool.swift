@@ -18,6 +18,15 @@ public protocol Spool: Sendable {
     /// the policy is `block`.
     func append(_ payloads: [[UInt8]]) async throws -> ClosedRange<UInt64>
 
+    /// Like `append`, but returns once the records are written, in call order, without waiting for the fsync
+    /// that makes them durable. Pair it with `waitDurable(through:)` to pipeline: keep writing while earlier
+    /// records wait for their group commit. A crash can take back written records that were not yet durable,
+    /// never a durable one, and never a record without every record before it.
+    func write(_ payloads: [[UInt8]]) async throws -> ClosedRange<UInt64>
+
+    /// Suspends until every record through `seq` is durable.
+    func waitDurable(through seq: UInt64) async throws
+
     /// Records with sequence > `after`, in order, at most `maxRecords` and about `maxBytes` (at least one
     /// record is returned if one exists). Returns an empty array when nothing newer exists yet.
     func read(after: UInt64, maxRecords: Int, maxBytes: Int) async throws -> [SpoolRecord]

@@ -118,13 +118,11 @@ public struct UnixDatagramSource: Source {
 
     public func run(deliver: @escaping @Sendable ([RawMessage]) async throws -> Void) async throws {
         let fd = try Self.bindSocket(config)
-        let batchCapacity = max(1, config.bufferMessages / Self.batchSize)
-        let (stream, continuation) = AsyncStream<[RawMessage]>.makeStream(bufferingPolicy: .bufferingOldest(batchCapacity))
+        let buffer = BoundedMessageBuffer(capacity: config.bufferMessages)
         let stop = Atomic<Bool>(false)
+        let counters = self.counters
         let reader = ReaderThread(fd: fd, maxBytes: config.maxMessageBytes, counters: counters) { batch in
-            if case .dropped(let lost) = continuation.yield(batch) {
-                counters.dropped.add(lost.count, ordering: .relaxed)
-            }
+            if !buffer.push(batch) { counters.dropped.add(batch.count, ordering: .relaxed) }
         }
         logger.info("unix-dgram source listening", metadata: ["source": "\(name)", "path": "\(config.path)"])
         let thread = startThread { reader.loop(stop: stop) }
@@ -133,13 +131,14 @@ public struct UnixDatagramSource: Source {
             joinThread(thread)
             close(fd)
             unlink(config.path)
-            continuation.finish()
         }
-        for await batch in stream {
+        while let batch = await buffer.take(max: Self.maxJournalBatch) {
             try await deliver(batch)
         }
     }
 
+    /// Messages per journal append at most; while one append waits for its fsync, the next batch gathers.
+    static let maxJournalBatch = 16384
     static let batchSize = 64
 }
 

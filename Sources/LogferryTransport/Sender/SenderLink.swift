@@ -1,0 +1,70 @@
+import Synchronization
+
+/// The window of one connection, shared by its writer (sends, waits for room) and its reader (acks).
+final class SenderLink: Sendable {
+    private struct State {
+        var window: SenderWindow
+        var waiter: CheckedContinuation<Void, Never>?
+    }
+
+    private let state: Mutex<State>
+
+    init(capacity: Int) {
+        state = Mutex(State(window: SenderWindow(capacity: capacity)))
+    }
+
+    var nextNumber: UInt64 { state.withLock { $0.window.nextNumber } }
+    var isEmpty: Bool { state.withLock { $0.window.isEmpty } }
+    var oldestSentAt: ContinuousClock.Instant? { state.withLock { $0.window.oldestSentAt } }
+
+    func sent(lastSeq: UInt64, eventCount: Int, commitThrough: UInt64) {
+        state.withLock { _ = $0.window.sent(lastSeq: lastSeq, eventCount: eventCount, commitThrough: commitThrough) }
+    }
+
+    func skipped(through seq: UInt64) -> UInt64? {
+        state.withLock { $0.window.skipped(through: seq) }
+    }
+
+    func acked(_ ack: Ack) throws(SenderWindow.AckError) -> UInt64 {
+        let (result, waiter) = state.withLock {
+            s -> (Result<UInt64, SenderWindow.AckError>, CheckedContinuation<Void, Never>?) in
+            let r: Result<UInt64, SenderWindow.AckError>
+            do throws(SenderWindow.AckError) {
+                r = .success(try s.window.acked(ack))
+            } catch {
+                r = .failure(error)
+            }
+            let w = s.waiter
+            s.waiter = nil
+            return (r, w)
+        }
+        waiter?.resume()
+        return try result.get()
+    }
+
+    func waitForRoom() async throws { try await wait { $0.hasRoom } }
+    func waitUntilEmpty() async throws { try await wait { $0.isEmpty } }
+
+    /// Waits until `condition` holds; checked under the lock, so an ack between the check and the wait is not lost.
+    private func wait(_ condition: @Sendable (SenderWindow) -> Bool) async throws {
+        while !state.withLock({ condition($0.window) }) {
+            try Task.checkCancellation()
+            await withTaskCancellationHandler {
+                await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+                    let ready = state.withLock { s -> Bool in
+                        if condition(s.window) || Task.isCancelled { return true }
+                        s.waiter = c
+                        return false
+                    }
+                    if ready { c.resume() }
+                }
+            } onCancel: {
+                state.withLock { s in
+                    let w = s.waiter
+                    s.waiter = nil
+                    return w
+                }?.resume()
+            }
+        }
+    }
+}

@@ -1,0 +1,30 @@
+import Synchronization
+
+/// Counters of one sender since it started; read them with `WebSocketSender.statistics`.
+public struct SenderStatistics: Sendable, Equatable {
+    /// Connections that got as far as `welcome`.
+    public var connections = 0
+    /// Connection attempts that failed or ended (each followed by a backoff).
+    public var disconnects = 0
+    public var batchesSent = 0
+    public var batchesAcked = 0
+    public var eventsAcked = 0
+    /// Journal records that are not a logferry event (or whose document is not a JSON object): skipped.
+    public var recordsUndecodable = 0
+    /// Events larger than the receiver accepts in one message: skipped.
+    public var recordsOversized = 0
+    /// The journal position durably committed for this destination.
+    public var committed: UInt64 = 0
+
+    public init() {}
+}
+
+final class SenderCounters: Sendable {
+    private let value = Mutex(SenderStatistics())
+
+    var snapshot: SenderStatistics { value.withLock { $0 } }
+
+    func update(_ body: (inout SenderStatistics) -> Void) {
+        value.withLock { body(&$0) }
+    }
+}

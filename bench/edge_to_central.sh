@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# First end-to-end throughput figure: N syslog datagrams into an edge's unix-dgram socket, forwarded over
+# websocket to a central that stores them in files. Reports messages/s from the first send to the last line
+# stored, median of RUNS runs. Release build. Usage: bench/edge_to_central.sh [N] [RUNS]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+N=${1:-200000}
+RUNS=${2:-3}
+swift build -c release --product logferry >/dev/null
+BIN=$(swift build -c release --show-bin-path)/logferry
+WORK=$(mktemp -d /tmp/lf-bench-XXXXXX)
+trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$WORK"' EXIT
+PORT=$((20000 + RANDOM % 20000))
+
+results=()
+for run in $(seq 1 "$RUNS"); do
+    rm -rf "$WORK"/*
+    mkdir -p "$WORK/central" "$WORK/edge"
+    cat > "$WORK/central/c.yaml" <<YAML
+node: {name: central, data_dir: $WORK/central/data}
+sources:
+  ingest: {type: websocket, listen: 127.0.0.1:$PORT, tokens: [bench]}
+destinations:
+  archive: {type: file, path: "$WORK/central/store/\${HOST}/\${PROGRAM}.log"}
+YAML
+    cat > "$WORK/edge/e.yaml" <<YAML
+node: {name: edge, data_dir: $WORK/edge/data}
+sources:
+  local: {type: unix-dgram, path: $WORK/edge/log.sock, receive_buffer_bytes: 8MiB}
+destinations:
+  central: {type: websocket, url: "ws://127.0.0.1:$PORT/v1/ingest", token: bench}
+YAML
+    "$BIN" run --config "$WORK/central/c.yaml" 2>"$WORK/central.log" &
+    CPID=$!
+    "$BIN" run --config "$WORK/edge/e.yaml" 2>"$WORK/edge.log" &
+    EPID=$!
+    for _ in $(seq 100); do [ -S "$WORK/edge/log.sock" ] && break; sleep 0.1; done
+    # A blocking unbound datagram sender, like syslog(3): never drops, waits when the queue is full.
+    python3 - "$WORK/edge/log.sock" "$N" "$WORK/store-count" "$WORK/central/store" <<'PY'
+import glob, os, socket, sys, time
+path, n, _, store = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.connect(path)
+start = time.time()
+for i in range(n):
+    s.send(b"<14>Nov 21 12:00:00 bench[42]: GET /index.html HTTP/1.1 200 612 request %08d" % i)
+sent = time.time()
+def stored():
+    total = 0
+    for f in glob.glob(store + "/*/*.log"):
+        with open(f, "rb") as fh:
+            total += sum(chunk.count(b"\n") for chunk in iter(lambda: fh.read(1 << 20), b""))
+    return total
+while stored() < n:
+    if time.time() - start > 600: sys.exit("timeout: only %d stored" % stored())
+    time.sleep(0.05)
+end = time.time()
+print("%d %.3f %.3f" % (n, sent - start, end - start))
+PY
+    kill $EPID $CPID; wait $EPID $CPID 2>/dev/null || true
+done 2>&1 | tee "$WORK/out" >/dev/null || true
+awk '{ printf "run: %d msgs, sent in %.2fs, stored in %.2fs -> %.0f msg/s\n", $1, $2, $3, $1/$3 }' "$WORK/out"
+awk '{ print $1/$3 }' "$WORK/out" | sort -n | awk '{ a[NR]=$1 } END { printf "median edge->central throughput: %.0f msg/s (%d runs)\n", a[int((NR+1)/2)], NR }'
