@@ -75,9 +75,6 @@ struct NodeRuntime {
                     logger: slog)
                 sources.append(SourceService(source: source, ingest: ingest, spool: journal, logger: slog))
             case .websocket(let listen, let path, let tokens):
-                if tokens.isEmpty {
-                    slog.warning("websocket receiver has no tokens: anyone who can connect to \(listen) can send events")
-                }
                 let receiver = WebSocketReceiver(
                     configuration: ReceiverConfiguration(
                         host: listen.host, port: listen.port, path: path, tokens: tokens, sourceName: s.name),

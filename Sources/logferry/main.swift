@@ -22,18 +22,27 @@ struct UserError: Error, CustomStringConvertible {
     var description: String
 }
 
+extension Logferry {
+    /// ArgumentParser's own `main()` logic, kept here so exit codes follow SPEC.md §1. It must live in a
+    /// function, not top-level code: there `asyncCommand.run()` resolved to the synchronous `run()` (which
+    /// prints help) instead of the async one.
+    static func parseAndRun() async throws {
+        var command = try await asyncParseAsRoot()
+        if var asyncCommand = command as? AsyncParsableCommand {
+            try await asyncCommand.run()
+        } else {
+            try command.run()
+        }
+    }
+}
+
 enum LogferryVersion {
     static let number = "0.1.0"
     static var string: String { "logferry \(number) (swift 6, linux)" }
 }
 
 do {
-    var command = try Logferry.parseAsRoot()
-    if var async = command as? AsyncParsableCommand {
-        try await async.run()
-    } else {
-        try command.run()
-    }
+    try await Logferry.parseAndRun()
     fflush(nil)
     exit(0)
 } catch let e as UserError {

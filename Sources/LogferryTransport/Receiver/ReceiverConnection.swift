@@ -1,6 +1,5 @@
 import LogferryCore
 import Logging
-import NIOCore
 import WSCore
 
 /// One sender's connection: reads and checks messages, stores batches through the ledger, acknowledges.

@@ -1,6 +1,5 @@
 import LogferryCore
 import Logging
-import NIOCore
 import ServiceLifecycle
 import Synchronization
 import WSClient

@@ -36,7 +36,7 @@ func describe(_ cfg: NodeConfig) -> String {
     for s in cfg.sources {
         let what: String
         switch s.kind {
-        case .unixDgram(let path, let mode, _): what = "unix-dgram  \(path)  mode \(String(mode, radix: 8))"
+        case .unixDgram(let path, let mode, _): what = "unix-dgram  \(path)  mode 0\(String(mode, radix: 8))"
         case .websocket(let listen, let path, let tokens):
             what = "websocket receiver  ws://\(listen)\(path)  \(tokens.isEmpty ? "NO TOKENS (open to anyone who can connect)" : "\(tokens.count) token(s)")"
         }

@@ -22,7 +22,7 @@ struct RunCommand: AsyncParsableCommand {
     @Option(name: .long, help: "How long a graceful stop waits for destinations to deliver what is journaled.")
     var drainTimeout: Double = 10
 
-    func run() async throws {
+    mutating func run() async throws {
         guard let level = Logger.Level(rawValue: logLevel) else {
             throw UserError(description: "--log-level '\(logLevel)' is not a level; use one of: trace, debug, info, notice, warning, error, critical")
         }
@@ -65,6 +65,7 @@ struct RunCommand: AsyncParsableCommand {
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger
             ))
+        let config = self.config
         let reloadTask = Task {
             for await _ in await UnixSignalsSequence(trapping: .sighup) {
                 let path = config ?? "<quickstart>"

@@ -49,7 +49,7 @@ struct JournalSection {
 }
 
 /// Where a definition came from, for "defined twice" errors and `check` output.
-struct Origin {
+struct Origin: CustomStringConvertible {
     var file: String
     var line: Int
     var description: String { "\(file):\(line)" }
