@@ -120,7 +120,7 @@ struct EdgeToCentralTests {
     }
 
     @Test(.enabled(if: toolsPresent || integrationRequired, "needs logger, python3 and a built logferry"))
-    func tenThousandMessagesExactlyOnceAcrossCentralCrash() throws {
+    func tenThousandMessagesExactlyOnceAcrossCentralCrash() async throws {
         #expect(Self.toolsPresent, "LOGFERRY_REQUIRE_INTEGRATION=1 but logger, python3 or the logferry binary is missing")
         guard Self.toolsPresent else { return }
         let base = try makeTempDirectory("e2c")
@@ -135,14 +135,14 @@ struct EdgeToCentralTests {
             centralProc.terminate()
         }
         let socket = edge.dir + "/log.sock"
-        #expect(waitUntil(timeout: 20) { FileManager.default.fileExists(atPath: socket) }, "edge socket never appeared: \(edgeProc.log)")
+        #expect(await eventually(timeout: 20) { FileManager.default.fileExists(atPath: socket) }, "edge socket never appeared: \(edgeProc.log)")
 
         // Phase 1: 5,000 from logger + 5,000 from Python.
         try sendWithLogger(socket: socket, prefix: "p1-logger", count: 5000)
         try sendWithPython(socket: socket, prefix: "p1-python", count: 5000)
         var expected = Set((0..<5000).map { String(format: "p1-logger-%06d", $0) })
         expected.formUnion((0..<5000).map { String(format: "p1-python-%06d", $0) })
-        let arrived = waitUntil(timeout: 90, interval: 0.2) { storedDocuments(central).count >= expected.count }
+        let arrived = await eventually(timeout: 90, interval: 0.2) { storedDocuments(central).count >= expected.count }
         #expect(arrived, "only \(storedDocuments(central).count) of \(expected.count) arrived.\nedge log:\n\(edgeProc.log.suffix(2000))\ncentral log:\n\(centralProc.log.suffix(2000))")
         checkExactlyOnce(central, expected: expected)
 
@@ -151,18 +151,18 @@ struct EdgeToCentralTests {
             try? sendWithPython(socket: socket, prefix: "p2-python", count: 4000, pause: 0.0005)
         }
         sender.start()
-        let midStream = waitUntil(timeout: 30, interval: 0.01) { storedDocuments(central).count >= expected.count + 500 }
+        let midStream = await eventually(timeout: 30, interval: 0.01) { storedDocuments(central).count >= expected.count + 500 }
         #expect(midStream)
         centralProc.kill9()
         try sendWithLogger(socket: socket, prefix: "p2-logger", count: 3000)
         centralProc = try LogferryProcess(arguments: ["run", "--config", central.configPath], logPath: central.dir + "/log")
-        #expect(waitUntil(timeout: 60) { sender.isFinished })
+        #expect(await eventually(timeout: 60) { sender.isFinished })
         expected.formUnion((0..<4000).map { String(format: "p2-python-%06d", $0) })
         expected.formUnion((0..<3000).map { String(format: "p2-logger-%06d", $0) })
-        let all = waitUntil(timeout: 120, interval: 0.2) { storedDocuments(central).count >= expected.count }
+        let all = await eventually(timeout: 120, interval: 0.2) { storedDocuments(central).count >= expected.count }
         #expect(all, "only \(storedDocuments(central).count) of \(expected.count) arrived after the restart.\nedge log:\n\(edgeProc.log.suffix(3000))\ncentral log:\n\(centralProc.log.suffix(3000))")
         // Give a straggling duplicate a moment to show up before counting.
-        usleep(500_000)
+        try await Task.sleep(for: .milliseconds(500))
         checkExactlyOnce(central, expected: expected)
     }
 }
