@@ -120,6 +120,8 @@ public struct VerifyReport: Sendable, Equatable {
     public var gaps: [Gap]
     /// Records whose sequence number is not above the one before them (should never happen).
     public var outOfOrder: Int
+    /// Segments deleted by a running node between listing and reading (`JournalInspector` only).
+    public var segmentsGone: Int = 0
 
     /// True when every byte belongs to a verified record and sequence numbers only grow.
     public var isIntact: Bool { damagedRegions.isEmpty && outOfOrder == 0 }

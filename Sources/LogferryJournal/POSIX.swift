@@ -140,11 +140,23 @@ enum POSIX {
 
     /// Takes an exclusive advisory lock on `path` (created if missing), so two processes never write one
     /// journal. Returns the descriptor that holds the lock; closing it releases the lock.
-    static func lockFile(_ path: String) throws -> Int32 {
+    ///
+    /// A lock found taken is tried again for up to `patienceMillis` before giving up. A flock belongs to the open
+    /// file description, and a child that any thread of this process is spawning holds a copy of every
+    /// descriptor from its fork until its exec (O_CLOEXEC acts only at exec): a journal closed and reopened
+    /// in that window would otherwise be refused. The same patience covers a node restarted while its
+    /// predecessor is still exiting.
+    static func lockFile(_ path: String, patienceMillis: Int = 1000) throws -> Int32 {
         let fd = try open(path, O_RDWR | O_CREAT)
+        var waited = 0
         while flock(fd, LOCK_EX | LOCK_NB) != 0 {
             if errno == EINTR { continue }
             let code = errno
+            if code == EWOULDBLOCK && waited < patienceMillis {
+                usleep(10_000)
+                waited += 10
+                continue
+            }
             close(fd)
             if code == EWOULDBLOCK {
                 throw SpoolError.io(

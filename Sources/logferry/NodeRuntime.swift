@@ -38,30 +38,22 @@ struct NodeRuntime {
         for d in cfg.destinations {
             let dlog = logger.with("destination", d.name)
             switch d.kind {
-            case .file(let path):
-                let fcfg = FileStoreConfiguration(name: d.name, pathTemplate: path)
-                let problems = fcfg.problems()
-                guard problems.isEmpty else {
-                    throw ConfigErrors(problems.map { ConfigProblem(file: d.origin.file, line: d.origin.line, message: "destination '\(d.name)': \($0)", fix: "") })
-                }
+            case .file(let fcfg):
                 let dest = try FileStoreDestination(configuration: fcfg, spool: journal, localNode: identity, logger: dlog)
                 destinations.append(
                     DrainingService(name: "file:\(d.name)", cursor: fcfg.cursorName, spool: journal, deadline: drainTimeout) {
                         try await dest.run()
                     })
             case .stdout:
-                let dest = StdoutDestination(name: d.name, spool: journal, localNode: identity, logger: dlog)
+                let dest = StdoutDestination(name: d.name, spool: journal, localNode: identity, logger: dlog, selector: d.selector)
                 destinations.append(
                     DrainingService(name: "stdout:\(d.name)", cursor: dest.cursorName, spool: journal, deadline: drainTimeout) {
                         try await dest.run()
                     })
-            case .websocket(let url, let token):
-                let scfg = SenderConfiguration(url: url, token: token, destinationName: d.name)
-                let sender = WebSocketSender(configuration: scfg, spool: journal, node: identity, nodeName: cfg.node.name, logger: dlog)
+            case .websocket(let scfg):
+                // The sender drains on graceful shutdown by itself (it keeps sending until the journal is acked).
                 destinations.append(
-                    DrainingService(name: "websocket:\(d.name)", cursor: scfg.cursorName, spool: journal, deadline: drainTimeout) {
-                        try await sender.run()
-                    })
+                    WebSocketSender(configuration: scfg, spool: journal, node: identity, nodeName: cfg.node.name, logger: dlog))
             }
         }
         for s in cfg.sources {
@@ -74,12 +66,8 @@ struct NodeRuntime {
                         name: s.name, path: path, mode: mode, maxMessageBytes: s.maxMessageBytes, receiveBufferBytes: rcvbuf),
                     logger: slog)
                 sources.append(SourceService(source: source, ingest: ingest, spool: journal, logger: slog))
-            case .websocket(let listen, let path, let tokens):
-                let receiver = WebSocketReceiver(
-                    configuration: ReceiverConfiguration(
-                        host: listen.host, port: listen.port, path: path, tokens: tokens, sourceName: s.name),
-                    spool: journal, node: identity, logger: slog)
-                receivers.append(receiver)
+            case .websocket(let rcfg):
+                receivers.append(WebSocketReceiver(configuration: rcfg, spool: journal, node: identity, logger: slog))
             }
         }
         return NodeRuntime(identity: identity, journal: journal, services: destinations + receivers + sources)

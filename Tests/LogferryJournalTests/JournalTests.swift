@@ -466,3 +466,66 @@ struct JournalTests {
         }
     }
 }
+
+/// Issue 4's disk-full case: input far above `max_bytes` under `block`. Appenders pause (nothing is written
+/// past the cap, nothing is refused or dropped), and once a destination reads and commits, everything
+/// drains: every record arrives exactly once, in order, as appended.
+struct JournalBlockDrainTests {
+    @Test func appendersPauseAtTheCapAndEverythingDrainsOnceACursorCommits() async throws {
+        try await withTemporaryDirectory { dir in
+            let maxBytes = 16384
+            let config = testConfiguration(dir, segmentBytes: 4096, maxBytes: maxBytes, whenFull: .block)
+            let journal = try await openJournal(config)
+            _ = try await journal.openCursor("dest")
+            let appenders = 8
+            let perAppender = 60  // 8 × 60 × 228 bytes ≈ 109 KB: almost 7 times max_bytes
+            let producers = Task {
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    for a in 0..<appenders {
+                        group.addTask {
+                            for i in 0..<perAppender { _ = try await journal.append([payload(a * 1000 + i, size: 200)]) }
+                        }
+                    }
+                    try await group.waitForAll()
+                }
+            }
+            // Nobody commits yet: appenders pause at the cap.
+            try await eventually { journal.stat().blockedAppends > 0 }
+            let paused = journal.stat()
+            try await Task.sleep(for: .milliseconds(100))
+            #expect(journal.stat().lastWrittenSequence == paused.lastWrittenSequence)
+            #expect(paused.bytes <= maxBytes)
+            #expect(paused.rejectedNewestRecords == 0 && paused.droppedOldestRecords == 0)
+
+            // A destination drains: read after its cursor, commit; repeat until everything arrived.
+            var received: [SpoolRecord] = []
+            let total = appenders * perAppender
+            try await withTimeout(seconds: 30) { [received] in
+                var received = received
+                var cursor: UInt64 = 0
+                while received.count < total {
+                    let batch = try await journal.read(after: cursor, maxRecords: 7, maxBytes: 1 << 20)
+                    if batch.isEmpty {
+                        try await journal.waitForRecords(after: cursor)
+                        continue
+                    }
+                    #expect(journal.stat().bytes <= maxBytes)
+                    received += batch
+                    cursor = batch.last!.seq
+                    try await journal.commit(cursor: "dest", through: cursor, state: [])
+                }
+                return received
+            }.forEach { received.append($0) }
+            try await withTimeout { try await producers.value }
+
+            #expect(received.map(\.seq) == Array(1...UInt64(total)))
+            let expected = Set((0..<appenders).flatMap { a in (0..<perAppender).map { payload(a * 1000 + $0, size: 200) } })
+            #expect(Set(received.map(\.payload)) == expected)
+            #expect(received.count == expected.count)
+            let end = journal.stat()
+            #expect(end.blockedAppends == 0 && end.rejectedNewestRecords == 0 && end.droppedOldestRecords == 0)
+            #expect(end.appendedRecords == UInt64(total))
+            await journal.close()
+        }
+    }
+}

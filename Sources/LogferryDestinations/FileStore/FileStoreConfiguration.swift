@@ -1,6 +1,10 @@
+import LogferryCore
+
 /// Configuration of a `file` destination (`destinations.NAME.type: file`): one JSON document per line, in
 /// files whose paths are expanded from each event.
-public struct FileStoreConfiguration: Sendable, Equatable {
+///
+/// Not `Equatable`: it holds a selector, and selectors (compiled filters) have no meaningful equality.
+public struct FileStoreConfiguration: Sendable {
     /// The destination's name in the config. Its journal cursor is named `file-NAME`, so renaming a
     /// destination starts it over from the oldest record the journal still holds.
     public var name: String
@@ -44,6 +48,11 @@ public struct FileStoreConfiguration: Sendable, Equatable {
     /// Longest wait between retries of a failed write. Default 30 s.
     public var ioRetryMaxDelay: Duration
 
+    /// Which events to write (config keys `inputs` and `filter`; LogferryFormat's `DocumentSelector`); nil
+    /// writes every event. A rejected event is not written, and the cursor moves past it as past a written one.
+    /// Records that are not events are written as `parse_error` lines whatever the selector says.
+    public var selector: (any EventSelector)?
+
     public init(
         name: String,
         pathTemplate: String,
@@ -54,7 +63,8 @@ public struct FileStoreConfiguration: Sendable, Equatable {
         dirMode: UInt32 = 0o750,
         fileMode: UInt32 = 0o640,
         ioRetryDelay: Duration = .seconds(1),
-        ioRetryMaxDelay: Duration = .seconds(30)
+        ioRetryMaxDelay: Duration = .seconds(30),
+        selector: (any EventSelector)? = nil
     ) {
         self.name = name
         self.pathTemplate = pathTemplate
@@ -66,6 +76,7 @@ public struct FileStoreConfiguration: Sendable, Equatable {
         self.fileMode = fileMode
         self.ioRetryDelay = ioRetryDelay
         self.ioRetryMaxDelay = ioRetryMaxDelay
+        self.selector = selector
     }
 
     /// The journal cursor this destination reads through.

@@ -4,7 +4,10 @@
 // A batch of records is read after the cursor, rendered (`_id` first, one line each), appended with one
 // write per file, the written files are fsynced (config `fsync`), and only then is the cursor committed
 // through the batch's last sequence. A record is never skipped: an undecodable one is written as a
-// `parse_error` document; a failed write is retried (with backoff) until it succeeds.
+// `parse_error` document; a failed write is retried (with backoff) until it succeeds. The one exception is an
+// event the configured selector (`inputs`, `filter`) rejects: it is not written, and the batch commit moves
+// the cursor past it like past any other record of the batch (a batch of only rejected events writes nothing
+// and commits an empty state, which keeps I1 by I3).
 //
 // # Crash consistency: kill -9 at any moment neither loses nor repeats a line
 // The cursor's opaque state (`FileStoreCursorState`) maps paths to lengths. Invariants:
@@ -63,6 +66,7 @@ public final class FileStoreDestination: Sendable {
     private let undecodableCount = Atomic<Int>(0)
     private let bytesCutCount = Atomic<Int>(0)
     private let writeErrorCount = Atomic<Int>(0)
+    private let filteredCount = Atomic<Int>(0)
 
     /// Records written and committed.
     public var recordsWritten: Int { recordsWrittenCount.load(ordering: .relaxed) }
@@ -76,6 +80,8 @@ public final class FileStoreDestination: Sendable {
     public var bytesTruncated: Int { bytesCutCount.load(ordering: .relaxed) }
     /// Failed file operations (each one retried).
     public var writeErrors: Int { writeErrorCount.load(ordering: .relaxed) }
+    /// Events the selector rejected: not written, committed past.
+    public var recordsFiltered: Int { filteredCount.load(ordering: .relaxed) }
 
     /// - Parameters:
     ///   - spool: the node's journal; the destination reads through the cursor `file-NAME`.
@@ -193,7 +199,8 @@ public final class FileStoreDestination: Sendable {
                     cursor: cursorName, through: last.seq, state: FileStoreCursorState(lengths: lengths).encoded())
                 committed = lengths
                 seq = last.seq
-                recordsWrittenCount.add(records.count, ordering: .relaxed)
+                recordsWrittenCount.add(records.count - batch.filtered, ordering: .relaxed)
+                if batch.filtered > 0 { filteredCount.add(batch.filtered, ordering: .relaxed) }
                 bytesWrittenCount.add(batch.byteCount, ordering: .relaxed)
                 if batch.undecodable > 0 {
                     undecodableCount.add(batch.undecodable, ordering: .relaxed)
@@ -249,6 +256,8 @@ public final class FileStoreDestination: Sendable {
         var index: [String: Int] = [:]
         var byteCount = 0
         var undecodable = 0
+        /// Events the selector rejected.
+        var filtered = 0
         var firstProblem: String?
 
         mutating func append(_ line: [UInt8], to path: String) {
@@ -295,6 +304,10 @@ public final class FileStoreDestination: Sendable {
                 batch.append(
                     Self.errorDocument(id: id, error: "\(error)", raw: event.document),
                     to: template.expand(JSONObject()))
+                continue
+            }
+            if let selector = configuration.selector, !selector.accepts(object: object) {
+                batch.filtered += 1
                 continue
             }
             let path = template.expand(object)

@@ -10,12 +10,17 @@ public struct StdoutDestination: Sendable {
     let spool: any Spool
     let localNode: NodeIdentity
     let logger: Logger
+    /// Which events to print (`inputs`, `filter`); nil prints every event. Rejected events are committed past.
+    let selector: (any EventSelector)?
 
-    public init(name: String, spool: any Spool, localNode: NodeIdentity, logger: Logger) {
+    public init(
+        name: String, spool: any Spool, localNode: NodeIdentity, logger: Logger, selector: (any EventSelector)? = nil
+    ) {
         self.name = name
         self.spool = spool
         self.localNode = localNode
         self.logger = logger
+        self.selector = selector
     }
 
     public var cursorName: String { "stdout-" + name }
@@ -32,13 +37,14 @@ public struct StdoutDestination: Sendable {
             for r in batch {
                 do {
                     let e = try SpooledEvent.decode(r.payload)
+                    if let selector, !selector.accepts(document: e.document) { continue }
                     out.append(contentsOf: documentWithID(e.document, id: e.resolvedOrigin(localNode: localNode, seq: r.seq).documentID))
                     out.append(0x0A)
                 } catch {
                     logger.warning("skipping undecodable journal record", metadata: ["seq": "\(r.seq)"])
                 }
             }
-            try writeAll(1, out)
+            if !out.isEmpty { try writeAll(1, out) }
             position = batch.last!.seq
             try await spool.commit(cursor: cursorName, through: position, state: [])
         }

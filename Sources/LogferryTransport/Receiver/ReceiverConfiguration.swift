@@ -25,6 +25,15 @@ public struct ReceiverConfiguration: Sendable {
     public var readAheadBatches: Int
     /// How long a new connection may take to send `hello` before it is closed (1008).
     public var helloTimeout: Duration
+    /// TLS (`wss`): PEM file with the server certificate, followed by any intermediates (YAML `tls_cert`).
+    /// Set together with `tlsKeyFile`; nil: plain `ws`.
+    public var tlsCertificateFile: String?
+    /// TLS: PEM file with the server certificate's private key (YAML `tls_key`).
+    public var tlsKeyFile: String?
+    /// Mutual TLS: PEM file with the CA certificate(s) that sign client certificates (YAML `tls_client_ca`).
+    /// When set, a client that presents no certificate, or one not signed by these CAs, is refused during the TLS
+    /// handshake (before any HTTP). Needs `tlsCertificateFile`. Tokens, when configured, are checked as well.
+    public var tlsClientCAFile: String?
 
     public init(
         host: String = "127.0.0.1",
@@ -38,7 +47,10 @@ public struct ReceiverConfiguration: Sendable {
         pingInterval: Duration? = .seconds(30),
         checkpointInterval: Duration = .seconds(1),
         readAheadBatches: Int = 16,
-        helloTimeout: Duration = .seconds(10)
+        helloTimeout: Duration = .seconds(10),
+        tlsCertificateFile: String? = nil,
+        tlsKeyFile: String? = nil,
+        tlsClientCAFile: String? = nil
     ) {
         self.host = host
         self.port = port
@@ -52,5 +64,28 @@ public struct ReceiverConfiguration: Sendable {
         self.checkpointInterval = checkpointInterval
         self.readAheadBatches = readAheadBatches
         self.helloTimeout = helloTimeout
+        self.tlsCertificateFile = tlsCertificateFile
+        self.tlsKeyFile = tlsKeyFile
+        self.tlsClientCAFile = tlsClientCAFile
+    }
+
+    /// Whether the listener speaks TLS (`wss`).
+    public var usesTLS: Bool { tlsCertificateFile != nil }
+
+    /// What is wrong with this configuration, one sentence per problem (empty when it is usable). Checks the
+    /// combination of keys only; unreadable or invalid PEM files are reported when the receiver starts
+    /// (`TransportTLS.serverConfiguration(for:)` performs the same loading, for a config check).
+    public func problems() -> [String] {
+        var out: [String] = []
+        if tlsCertificateFile != nil, tlsKeyFile == nil {
+            out.append("tls_cert is set but tls_key is not: set both (PEM files) to listen with TLS")
+        }
+        if tlsKeyFile != nil, tlsCertificateFile == nil {
+            out.append("tls_key is set but tls_cert is not: set both (PEM files) to listen with TLS")
+        }
+        if tlsClientCAFile != nil, tlsCertificateFile == nil {
+            out.append("tls_client_ca (mutual TLS) needs tls_cert and tls_key: client certificates are checked in TLS")
+        }
+        return out
     }
 }

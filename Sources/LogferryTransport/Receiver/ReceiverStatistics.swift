@@ -6,6 +6,9 @@ public struct ReceiverStatistics: Sendable, Equatable {
     public var connectionsAccepted = 0
     /// Upgrades refused: bad or missing token (401), wrong path (404), no `logferry.v1` subprotocol (400).
     public var connectionsRefused = 0
+    /// `wss` connections refused during the TLS handshake (no or untrusted client certificate, a client that does
+    /// not trust this certificate, not TLS at all).
+    public var tlsHandshakesFailed = 0
     /// Connections closed for breaking the protocol (malformed, oversized, out of order, binary).
     public var protocolErrors = 0
     /// Batches stored and acknowledged.

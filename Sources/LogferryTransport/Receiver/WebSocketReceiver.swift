@@ -5,12 +5,15 @@ import HummingbirdWebSocket
 import LogferryCore
 import Logging
 import NIOCore
+import NIOSSL
 import ServiceLifecycle
 import Synchronization
 
 /// The receiving end of the websocket link: accepts senders on `ReceiverConfiguration.path`, stores their events
 /// in the journal exactly once per document ID, acknowledges each batch once it is durable. Also serves
-/// `GET /health` (200 "ok") on the same port.
+/// `GET /health` (200 "ok") on the same port. With `tlsCertificateFile`/`tlsKeyFile` it listens with TLS (`wss`);
+/// with `tlsClientCAFile` too, a client without a certificate signed by that CA fails the TLS handshake (counted in
+/// `tlsHandshakesFailed` and logged with the peer's address).
 ///
 /// Crash consistency of deduplication, using only the `Spool` contract: the dedup index is the `state` of the
 /// `receiver-index` cursor, valid through that cursor's sequence. On start the index is loaded from it and every
@@ -71,13 +74,16 @@ public final class WebSocketReceiver: Service, Sendable {
 
     public func run() async throws {
         do {
+            let problems = configuration.problems()
+            guard problems.isEmpty else { throw TLSSetupError(problems.joined(separator: "; ")) }
+            let tls = try TransportTLS.serverConfiguration(for: configuration).map { try NIOSSLContext(configuration: $0) }
             let ledger = try await loadLedger()
-            if authenticator.isOpen {
+            if authenticator.isOpen && configuration.tlsClientCAFile == nil {
                 logger.warning(
                     "websocket receiver has no tokens configured: any client may send events",
                     metadata: ["source": "\(configuration.sourceName)"])
             }
-            let app = makeApplication(ledger: ledger)
+            let app = makeApplication(ledger: ledger, tls: tls)
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await app.run() }
                 group.addTask { await self.checkpointLoop(ledger) }
@@ -164,7 +170,7 @@ public final class WebSocketReceiver: Service, Sendable {
 
     // MARK: Server
 
-    private func makeApplication(ledger: IngestLedger) -> some ApplicationProtocol {
+    private func makeApplication(ledger: IngestLedger, tls: NIOSSLContext?) -> some ApplicationProtocol {
         let router = Router()
         router.get("/health") { _, _ -> String in "ok" }
 
@@ -180,9 +186,10 @@ public final class WebSocketReceiver: Service, Sendable {
         let counters = self.counters
         let logger = self.logger
         let spool = self.spool
-        return Application(
-            router: router,
-            server: .http1WebSocketUpgrade(configuration: .init(ws: ws)) { request, channel, _ in
+        let shouldUpgrade:
+            @Sendable (HTTPRequest, any Channel, Logger) throws -> ShouldUpgradeResult<
+                WebSocketDataHandler<HTTP1WebSocketUpgradeChannel.Context>
+            > = { request, channel, _ in
                 let remote = channel.remoteAddress?.description ?? "unknown"
                 func refuse(_ status: Int, _ reason: String, _ why: String, headers: [(String, String)] = [])
                     -> ShouldUpgradeResult<WebSocketDataHandler<HTTP1WebSocketUpgradeChannel.Context>>
@@ -217,7 +224,28 @@ public final class WebSocketReceiver: Service, Sendable {
                 return .upgrade([.secWebSocketProtocol: ProtocolV1.subprotocol]) { inbound, outbound, _ in
                     await connection.run(inbound: inbound, outbound: outbound)
                 }
-            },
+            }
+        let channelConfiguration = HTTP1WebSocketUpgradeChannel.Configuration(ws: ws)
+        let server: HTTPServerBuilder
+        if let tls {
+            server = HTTPServerBuilder { responder in
+                ReceiverTLSChannel(
+                    base: HTTP1WebSocketUpgradeChannel(
+                        responder: responder, configuration: channelConfiguration, shouldUpgrade: shouldUpgrade),
+                    context: tls,
+                    onHandshakeFailure: { remote, error in
+                        counters.update { $0.tlsHandshakesFailed += 1 }
+                        logger.info(
+                            "TLS handshake refused",
+                            metadata: ["remote": "\(remote)", "error": "\(error)"])
+                    })
+            }
+        } else {
+            server = .http1WebSocketUpgrade(configuration: channelConfiguration, shouldUpgrade: shouldUpgrade)
+        }
+        return Application(
+            router: router,
+            server: server,
             configuration: .init(address: .hostname(configuration.host, port: configuration.port)),
             onServerRunning: { [weak self] channel in
                 let p = channel.localAddress?.port ?? configuration.port
@@ -226,6 +254,7 @@ public final class WebSocketReceiver: Service, Sendable {
                     metadata: [
                         "source": "\(configuration.sourceName)", "address": "\(configuration.host):\(p)",
                         "path": "\(configuration.path)",
+                        "tls": "\(configuration.tlsClientCAFile != nil ? "mutual" : configuration.usesTLS ? "on" : "off")",
                     ])
                 self?.setPort(.success(p))
             },

@@ -1,6 +1,10 @@
+import LogferryCore
+
 /// How a websocket destination forwards the journal to a receiver.
 public struct SenderConfiguration: Sendable {
-    /// Receiver URL, `ws://host:port/v1/ingest` or `wss://...` (TLS with the system's trust roots).
+    /// Receiver URL, `ws://host:port/v1/ingest` or `wss://...` (TLS; see the `tls*` fields). With `wss` the URL's host
+    /// is sent as SNI and checked against the receiver certificate (a DNS name against its DNS SANs, an IP address
+    /// against its IP SANs).
     public var url: String
     /// Bearer token sent at the handshake (`Authorization: Bearer ...`); never logged.
     public var token: String?
@@ -28,6 +32,28 @@ public struct SenderConfiguration: Sendable {
     public var handshakeTimeout: Duration
     /// How long the oldest unacknowledged batch may wait for its ack before the connection is dropped and redone.
     public var ackTimeout: Duration
+    /// Which events to send (config keys `inputs` and `filter`; LogferryFormat's `DocumentSelector`); nil sends
+    /// every event. A rejected event is not sent and counts as delivered: the cursor moves past it with the
+    /// acknowledged batches around it. Set it after `init` (`configuration.selector = ...`).
+    public var selector: (any EventSelector)? = nil
+    /// `wss`: PEM file of the CA certificate(s) to trust for the receiver's certificate (YAML `ca_file`); nil: the
+    /// system's trust roots.
+    public var caFile: String?
+    /// `wss`, mutual TLS: PEM file with this node's client certificate, followed by any intermediates
+    /// (YAML `tls_client_cert`). Set together with `tlsClientKeyFile`.
+    public var tlsClientCertificateFile: String?
+    /// `wss`, mutual TLS: PEM file with the client certificate's private key (YAML `tls_client_key`).
+    public var tlsClientKeyFile: String?
+    /// `wss`: verify the receiver's certificate chain and name (YAML `tls_verify`, default true). False accepts any
+    /// certificate — anyone on the path can read and inject traffic — and logs a warning at every start.
+    public var tlsVerify: Bool
+    /// `wss`: the name sent as SNI and checked against the certificate instead of the URL's host
+    /// (YAML `tls_server_name`, optional), e.g. to connect by IP address to a receiver whose certificate names it.
+    public var tlsServerName: String?
+    /// Receipts: which journal seq the receiver stored under which document ID, kept on disk for a bounded time
+    /// (`ReceiptsConfiguration`: directory `<data_dir>/receipts/<destination>`, YAML `receipts_retention`, default
+    /// 24 h; read them with `Receipts`). Nil: none kept.
+    public var receipts: ReceiptsConfiguration?
 
     public init(
         url: String,
@@ -43,7 +69,13 @@ public struct SenderConfiguration: Sendable {
         maxFrameSize: Int = 4 << 20,
         compression: Bool = false,
         handshakeTimeout: Duration = .seconds(10),
-        ackTimeout: Duration = .seconds(60)
+        ackTimeout: Duration = .seconds(60),
+        caFile: String? = nil,
+        tlsClientCertificateFile: String? = nil,
+        tlsClientKeyFile: String? = nil,
+        tlsVerify: Bool = true,
+        tlsServerName: String? = nil,
+        receipts: ReceiptsConfiguration? = nil
     ) {
         self.url = url
         self.token = token
@@ -59,6 +91,44 @@ public struct SenderConfiguration: Sendable {
         self.compression = compression
         self.handshakeTimeout = handshakeTimeout
         self.ackTimeout = ackTimeout
+        self.caFile = caFile
+        self.tlsClientCertificateFile = tlsClientCertificateFile
+        self.tlsClientKeyFile = tlsClientKeyFile
+        self.tlsVerify = tlsVerify
+        self.tlsServerName = tlsServerName
+        self.receipts = receipts
+    }
+
+    /// Whether the URL asks for TLS (`wss://`).
+    public var usesTLS: Bool { url.lowercased().hasPrefix("wss://") }
+
+    /// What is wrong with this configuration, one sentence per problem (empty when it is usable). Checks the
+    /// combination of keys only; unreadable or invalid PEM files are reported when the sender starts
+    /// (`TransportTLS.clientConfiguration(for:)` performs the same loading, for a config check).
+    public func problems() -> [String] {
+        var out: [String] = []
+        let lower = url.lowercased()
+        if !lower.hasPrefix("ws://") && !lower.hasPrefix("wss://") {
+            out.append("url must start with ws:// or wss://")
+        }
+        if tlsClientCertificateFile != nil, tlsClientKeyFile == nil {
+            out.append("tls_client_cert is set but tls_client_key is not: set both (PEM files) for mutual TLS")
+        }
+        if tlsClientKeyFile != nil, tlsClientCertificateFile == nil {
+            out.append("tls_client_key is set but tls_client_cert is not: set both (PEM files) for mutual TLS")
+        }
+        if !usesTLS {
+            var set: [String] = []
+            if caFile != nil { set.append("ca_file") }
+            if tlsClientCertificateFile != nil { set.append("tls_client_cert") }
+            if tlsClientKeyFile != nil { set.append("tls_client_key") }
+            if !tlsVerify { set.append("tls_verify") }
+            if tlsServerName != nil { set.append("tls_server_name") }
+            if !set.isEmpty {
+                out.append("\(set.joined(separator: ", ")) only apply to a wss:// url; use wss:// or remove them")
+            }
+        }
+        return out
     }
 
     /// The journal cursor this destination moves.

@@ -5,6 +5,8 @@ final class SenderLink: Sendable {
     private struct State {
         var window: SenderWindow
         var waiter: CheckedContinuation<Void, Never>?
+        /// The journal seqs of each batch in flight, kept only when receipts are (batch number -> seqs).
+        var seqs: [UInt64: [UInt64]] = [:]
     }
 
     private let state: Mutex<State>
@@ -19,6 +21,16 @@ final class SenderLink: Sendable {
 
     func sent(lastSeq: UInt64, eventCount: Int, commitThrough: UInt64) {
         state.withLock { _ = $0.window.sent(lastSeq: lastSeq, eventCount: eventCount, commitThrough: commitThrough) }
+    }
+
+    /// Keeps the seqs of batch `number` for its receipt.
+    func remember(seqs: [UInt64], forBatch number: UInt64) {
+        state.withLock { $0.seqs[number] = seqs }
+    }
+
+    /// The seqs remembered for batch `number`, forgotten now.
+    func takeSeqs(forBatch number: UInt64) -> [UInt64]? {
+        state.withLock { $0.seqs.removeValue(forKey: number) }
     }
 
     func skipped(through seq: UInt64) -> UInt64? {

@@ -6,6 +6,9 @@ public struct SenderStatistics: Sendable, Equatable {
     public var connections = 0
     /// Connection attempts that failed or ended (each followed by a backoff).
     public var disconnects = 0
+    /// Connection attempts that failed in TLS: handshake, an untrusted or misnamed receiver certificate, or a
+    /// receiver that refused this node's client certificate (counted in `disconnects` too).
+    public var tlsFailures = 0
     public var batchesSent = 0
     public var batchesAcked = 0
     public var eventsAcked = 0
@@ -13,6 +16,8 @@ public struct SenderStatistics: Sendable, Equatable {
     public var recordsUndecodable = 0
     /// Events larger than the receiver accepts in one message: skipped.
     public var recordsOversized = 0
+    /// Events the selector (`inputs`, `filter`) rejected: not sent, committed past.
+    public var recordsFiltered = 0
     /// The journal position durably committed for this destination.
     public var committed: UInt64 = 0
 

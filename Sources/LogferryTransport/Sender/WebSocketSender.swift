@@ -1,5 +1,6 @@
 import LogferryCore
 import Logging
+import NIOSSL
 import ServiceLifecycle
 import Synchronization
 import WSClient
@@ -28,6 +29,7 @@ public final class WebSocketSender: Service, Sendable {
     private let counters = SenderCounters()
     private let drain = AsyncOneShot<Void>()
     private let committer = Mutex<CursorCommitter?>(nil)
+    private let receiptWriter = Mutex<ReceiptWriter?>(nil)
 
     public init(
         configuration: SenderConfiguration, spool: any Spool, node: NodeIdentity, nodeName: String, logger: Logger
@@ -53,9 +55,29 @@ public final class WebSocketSender: Service, Sendable {
     }
 
     public func run() async throws {
+        let problems = configuration.problems()
+        guard problems.isEmpty else { throw TLSSetupError(problems.joined(separator: "; ")) }
+        let tls = try TransportTLS.clientConfiguration(for: configuration)
+        if tls != nil, !configuration.tlsVerify {
+            logger.warning(
+                "TLS CERTIFICATE VERIFICATION IS DISABLED (tls_verify: false): this destination accepts any certificate, so anyone on the network path can impersonate the receiver and read or alter the events. Use ca_file instead.",
+                metadata: ["url": "\(configuration.url)"])
+        }
         let cursor = try await spool.openCursor(configuration.cursorName)
         let committer = CursorCommitter(spool: spool, name: configuration.cursorName, start: cursor.seq, logger: logger)
         self.committer.withLock { $0 = committer }
+        var receipts: ReceiptWriter?
+        if let rc = configuration.receipts {
+            do {
+                receipts = try ReceiptWriter(configuration: rc, logger: logger)
+            } catch {
+                // Informational only: delivery goes on without them.
+                logger.error(
+                    "cannot keep receipts; acknowledged document IDs will not be recorded",
+                    metadata: ["directory": "\(rc.directory)", "error": "\(error)"])
+            }
+        }
+        receiptWriter.withLock { $0 = receipts }
         logger.info(
             "websocket destination starting",
             metadata: [
@@ -64,7 +86,8 @@ public final class WebSocketSender: Service, Sendable {
         await withGracefulShutdownHandler {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask { await committer.run() }
-                await self.connectLoop(committer)
+                if let receipts { group.addTask { await receipts.run() } }
+                await self.connectLoop(committer, tls)
                 group.cancelAll()
             }
         } onGracefulShutdown: {
@@ -82,11 +105,11 @@ public final class WebSocketSender: Service, Sendable {
         var reason: String
     }
 
-    private func connectLoop(_ committer: CursorCommitter) async {
+    private func connectLoop(_ committer: CursorCommitter, _ tls: TLSConfiguration?) async {
         var backoff = Backoff(initial: configuration.backoffInitial, maximum: configuration.backoffMax)
         while !Task.isCancelled {
             if drain.isFired, await spool.lastSequence() <= committer.target { return }
-            let outcome = await connectOnce(committer)
+            let outcome = await connectOnce(committer, tls)
             if outcome.drained || Task.isCancelled { return }
             counters.update { $0.disconnects += 1 }
             if drain.isFired {
@@ -117,7 +140,17 @@ public final class WebSocketSender: Service, Sendable {
         }
     }
 
-    private func connectOnce(_ committer: CursorCommitter) async -> Outcome {
+    /// The host part of a `ws://` / `wss://` URL (nil for an IPv6 literal, which needs no SNI workaround).
+    static func urlHost(_ url: String) -> String? {
+        guard let schemeEnd = url.range(of: "://") else { return nil }
+        var authority = url[schemeEnd.upperBound...].prefix { $0 != "/" && $0 != "?" && $0 != "#" }
+        if let at = authority.lastIndex(of: "@") { authority = authority[authority.index(after: at)...] }
+        if authority.hasPrefix("[") { return nil }
+        let host = authority.prefix { $0 != ":" }
+        return host.isEmpty ? nil : String(host)
+    }
+
+    private func connectOnce(_ committer: CursorCommitter, _ tls: TLSConfiguration?) async -> Outcome {
         let started = ContinuousClock.now
         let progress = ProgressBox()
         let subprotocol = ProtocolV1.subprotocol
@@ -132,8 +165,14 @@ public final class WebSocketSender: Service, Sendable {
                     ? [.perMessageDeflate(maxDecompressedFrameSize: configuration.maxFrameSize)] : [],
                 closeTimeout: .seconds(5),
                 autoPing: .enabled(timePeriod: configuration.pingInterval),
-                validateUTF8: false
+                validateUTF8: false,
+                sniHostname: tls == nil
+                    ? nil
+                    : Self.urlHost(configuration.url).flatMap {
+                        TransportTLS.sniHostname(forHost: $0, override: configuration.tlsServerName)
+                    } ?? configuration.tlsServerName
             ),
+            tlsConfiguration: tls,
             logger: logger
         ) { inbound, outbound, _ in
             try await self.session(inbound, outbound, committer, progress)
@@ -156,6 +195,10 @@ public final class WebSocketSender: Service, Sendable {
             }
         } catch let error as WebSocketClientError where error == .webSocketUpgradeFailed {
             reason = "handshake refused (check the token, the path and that the peer is a logferry receiver)"
+        } catch where TransportTLS.isTLSError(error) {
+            counters.update { $0.tlsFailures += 1 }
+            reason =
+                "TLS failure: \(error) (check ca_file, the receiver certificate's names, and for mutual TLS tls_client_cert/tls_client_key)"
         } catch {
             reason = "\(error)"
         }
@@ -227,6 +270,7 @@ public final class WebSocketSender: Service, Sendable {
     ) async throws {
         var iterator = inbound.makeAsyncIterator()
         var assembler = MessageAssembler(maxBytes: max(configuration.maxFrameSize, 1 << 20))
+        let receipts = receiptWriter.withLock { $0 }
         while let frame = try await iterator.next() {
             let message: WireMessage
             do throws(WireError) {
@@ -251,6 +295,9 @@ public final class WebSocketSender: Service, Sendable {
                     throw LinkError.protocolViolation("\(error)")
                 }
                 committer.advance(to: through)
+                if let receipts, let seqs = link.takeSeqs(forBatch: ack.batch) {
+                    receipts.record(seqs: seqs, ids: ack.ids)
+                }
                 progress.withLock { $0.acks += 1 }
                 counters.update {
                     $0.batchesAcked += 1
@@ -316,12 +363,15 @@ public final class WebSocketSender: Service, Sendable {
         let byteLimit = max(1024, min(configuration.maxBatchBytes, frameLimit) - BatchEncoder.envelopeOverhead)
         let maxEvents = max(1, min(configuration.maxBatchEvents, w.maxBatchEvents ?? Int.max))
         var pending: [SpoolRecord] = []  // read, not yet batched; the next one last
+        let keepSeqs = receiptWriter.withLock { $0 } != nil
 
         while true {
             try await link.waitForRoom()
             var batch = BatchEncoder(batch: link.nextNumber, capacity: min(byteLimit, 64 << 10))
+            var batchSeqs: [UInt64] = []  // for the receipt, when kept
             var skipped = false
             var lingered = false
+            var filtered = 0  // rejected by the selector in this fill
             fill: while batch.count < maxEvents {
                 if pending.isEmpty {
                     let records = try await spool.read(
@@ -338,13 +388,25 @@ public final class WebSocketSender: Service, Sendable {
                     pending = records.reversed()
                 }
                 let record = pending.removeLast()
-                guard let event = try? SpooledEvent.decode(record.payload), Self.isJSONObject(event.document) else {
+                guard let event = try? SpooledEvent.decode(record.payload), let object = Self.jsonObject(event.document)
+                else {
                     counters.update { $0.recordsUndecodable += 1 }
                     logger.error(
                         "journal record is not a logferry event with a JSON object document; skipping it",
                         metadata: ["seq": "\(record.seq)", "bytes": "\(record.payload.count)"])
                     position = record.seq
                     skipped = true
+                    continue
+                }
+                if let selector = configuration.selector, !selector.accepts(object: object) {
+                    // Not sent, yet delivered: committed like the other skipped records (with the batch in flight
+                    // before it, or at once when none is).
+                    counters.update { $0.recordsFiltered += 1 }
+                    position = record.seq
+                    skipped = true
+                    filtered += 1
+                    // A long run of rejected records is committed in steps rather than scanned in one pass.
+                    if batch.count == 0, filtered >= maxEvents { break fill }
                     continue
                 }
                 let size = event.document.count + BatchEncoder.eventOverhead
@@ -364,6 +426,7 @@ public final class WebSocketSender: Service, Sendable {
                 batch.append(
                     seq: record.seq, origin: event.resolvedOrigin(localNode: node, seq: record.seq),
                     document: event.document)
+                if keepSeqs { batchSeqs.append(record.seq) }
                 position = record.seq
             }
 
@@ -385,6 +448,7 @@ public final class WebSocketSender: Service, Sendable {
                 continue
             }
             let (lastSeq, count) = (batch.lastSeq, batch.count)
+            if keepSeqs { link.remember(seqs: batchSeqs, forBatch: link.nextNumber) }
             link.sent(lastSeq: lastSeq, eventCount: count, commitThrough: position)
             try await outbound.sendJSON(batch.finish())
             counters.update { $0.batchesSent += 1 }
@@ -403,8 +467,11 @@ public final class WebSocketSender: Service, Sendable {
 
     /// Whether a journal document is one JSON object. A document that is not would make the receiver close the
     /// connection on every retry and wedge the link, so it is checked here and skipped instead.
-    static func isJSONObject(_ document: [UInt8]) -> Bool {
-        if case .object? = try? JSONParser.parse(document) { return true }
-        return false
+    static func isJSONObject(_ document: [UInt8]) -> Bool { jsonObject(document) != nil }
+
+    /// The document as an object (parsed once for the check above and the selector), nil when it is not one.
+    static func jsonObject(_ document: [UInt8]) -> JSONObject? {
+        if case .object(let o)? = try? JSONParser.parse(document) { return o }
+        return nil
     }
 }

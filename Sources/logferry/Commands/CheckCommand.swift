@@ -37,8 +37,11 @@ func describe(_ cfg: NodeConfig) -> String {
         let what: String
         switch s.kind {
         case .unixDgram(let path, let mode, _): what = "unix-dgram  \(path)  mode 0\(String(mode, radix: 8))"
-        case .websocket(let listen, let path, let tokens):
-            what = "websocket receiver  ws://\(listen)\(path)  \(tokens.isEmpty ? "NO TOKENS (open to anyone who can connect)" : "\(tokens.count) token(s)")"
+        case .websocket(let r):
+            let scheme = r.usesTLS ? "wss" : "ws"
+            let auth = r.tokens.isEmpty ? "NO TOKENS (open to anyone who can connect)" : "\(r.tokens.count) token(s)"
+            let mtls = r.tlsClientCAFile != nil ? "  client certificates required" : ""
+            what = "websocket receiver  \(scheme)://\(HostPort(host: r.host, port: r.port))\(r.path)  \(auth)\(mtls)"
         }
         out.append("  \(s.name): \(what)  format \(s.format.rawValue)  template \(s.template ?? "default")  [\(s.origin)]")
     }
@@ -56,11 +59,18 @@ func describe(_ cfg: NodeConfig) -> String {
     for dst in cfg.destinations {
         let what: String
         switch dst.kind {
-        case .websocket(let url, let token): what = "websocket sender  \(url)  \(token == nil ? "no token" : "bearer token")"
-        case .file(let path): what = "file  \(path)"
+        case .websocket(let sc):
+            var parts = ["websocket sender  \(sc.url)", sc.token == nil ? "no token" : "bearer token"]
+            if sc.tlsClientCertificateFile != nil { parts.append("client certificate") }
+            if !sc.tlsVerify { parts.append("TLS VERIFICATION OFF") }
+            what = parts.joined(separator: "  ")
+        case .file(let fc): what = "file  \(fc.pathTemplate)"
         case .stdout: what = "stdout"
         }
-        out.append("  \(dst.name): \(what)  [\(dst.origin)]")
+        var routing = ""
+        if let inputs = dst.inputs { routing += "  inputs [\(inputs.joined(separator: ", "))]" }
+        if let filter = dst.filter { routing += "  filter '\(filter)'" }
+        out.append("  \(dst.name): \(what)\(routing)  [\(dst.origin)]")
     }
     out.append("pipeline:")
     out.append(

@@ -47,7 +47,7 @@ struct RunCommand: AsyncParsableCommand {
         }
         let runtime: NodeRuntime
         do {
-            runtime = try await NodeRuntime.build(cfg, logger: logger)
+            runtime = try await NodeRuntime.build(cfg, logger: logger, drainTimeout: .milliseconds(Int64(drainTimeout * 1000)))
         } catch let e as ConfigErrors {
             throw UserError(description: e.description)
         } catch let e as UserError {
@@ -59,12 +59,16 @@ struct RunCommand: AsyncParsableCommand {
         for line in describe(cfg).split(separator: "\n") { logger.info("\(line)") }
         if quickstart { Quickstart.printBanner(cfg) }
 
-        let group = ServiceGroup(
-            configuration: .init(
-                services: runtime.services.map { .init(service: $0) },
-                gracefulShutdownSignals: [.sigterm, .sigint],
-                logger: logger
-            ))
+        var groupConfig = ServiceGroupConfiguration(
+            services: runtime.services.map { .init(service: $0) },
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger
+        )
+        // Destinations drain what the journal holds on a graceful stop, but an unreachable receiver must not hold
+        // the process forever: after the drain timeout everything is cancelled (undelivered records stay journaled).
+        groupConfig.maximumGracefulShutdownDuration = .milliseconds(Int64(drainTimeout * 1000))
+        groupConfig.maximumCancellationDuration = .seconds(5)
+        let group = ServiceGroup(configuration: groupConfig)
         let config = self.config
         let reloadTask = Task {
             for await _ in await UnixSignalsSequence(trapping: .sighup) {

@@ -1,6 +1,8 @@
 import Glibc
 import LogferryCore
 import LogferryDestinations
+import LogferryFormat
+import LogferryTransport
 
 /// Reads a config file and its `include`d fragments into a `NodeConfig`, collecting every problem as
 /// `file:line: what is wrong; how to fix` (loading goes on after a problem so `check` lists them all).
@@ -173,7 +175,7 @@ struct ConfigLoader {
             }
             kind = .unixDgram(path: path, mode: mode, receiveBufferBytes: m.size("receive_buffer_bytes", d))
         default:  // websocket
-            m.rejectUnknown(allowed: common + ["listen", "path", "tokens", "tokens_file"], d)
+            m.rejectUnknown(allowed: common + ["listen", "path", "tokens", "tokens_file", "tls_cert", "tls_key", "tls_client_ca"], d)
             guard let listen = m.string("listen", d, required: true) else { return }
             guard let hp = HostPort(listen) else {
                 d.error(m["listen"]!, "listen '\(listen)' is not host:port", fix: "write e.g. 0.0.0.0:7000")
@@ -188,7 +190,16 @@ struct ConfigLoader {
                     d.error(m["tokens_file"]!, "cannot read tokens_file: \(error)", fix: "fix the path or permissions")
                 }
             }
-            kind = .websocket(listen: hp, path: m.string("path", d) ?? "/v1/ingest", tokens: tokens)
+            var rc = ReceiverConfiguration(
+                host: hp.host, port: hp.port, path: m.string("path", d) ?? "/v1/ingest", tokens: tokens,
+                maxMessageBytes: max(4 << 20, maxBytes), sourceName: name)
+            rc.tlsCertificateFile = m.string("tls_cert", d).map { resolve($0, relativeTo: node.file) }
+            rc.tlsKeyFile = m.string("tls_key", d).map { resolve($0, relativeTo: node.file) }
+            rc.tlsClientCAFile = m.string("tls_client_ca", d).map { resolve($0, relativeTo: node.file) }
+            for problem in rc.problems() {
+                d.error(m["tls_cert"] ?? m["tls_key"] ?? m["tls_client_ca"] ?? m.node, "source '\(name)': \(problem)", fix: "")
+            }
+            kind = .websocket(rc)
         }
         config.sources.append(
             SourceConfig(name: name, kind: kind, format: format, template: m.string("template", d), maxMessageBytes: maxBytes, origin: origin))
@@ -226,17 +237,27 @@ struct ConfigLoader {
             return
         }
         let common = ["type", "inputs", "filter"]
-        if let f = m["filter"] {
-            d.error(f, "filter expressions are not implemented yet (issue #5)", fix: "remove 'filter' for now; use 'inputs' to pick sources")
+        let inputs = m.stringList("inputs", d)
+        if let inputs, inputs.isEmpty, let n = m["inputs"] {
+            d.error(n, "inputs of destination '\(name)' is an empty list: it would receive nothing", fix: "name sources, or remove 'inputs' to take all")
+        }
+        let filter = m.string("filter", d)
+        var selector: DocumentSelector?
+        do {
+            let s = try DocumentSelector(inputs: inputs, filter: filter)
+            selector = s.selectsEverything ? nil : s
+        } catch {
+            d.error(m["filter"] ?? m.node, "destination '\(name)': \(error)", fix: "see docs/FILTERS.md for the filter syntax")
         }
         let kind: DestinationConfig.Kind
         switch type {
         case "websocket":
-            m.rejectUnknown(allowed: common + ["url", "token", "token_file"], d)
+            m.rejectUnknown(
+                allowed: common + [
+                    "url", "token", "token_file", "ca_file", "tls_client_cert", "tls_client_key", "tls_verify",
+                    "tls_server_name", "receipts_retention",
+                ], d)
             guard let url = m.string("url", d, required: true) else { return }
-            if !(url.hasPrefix("ws://") || url.hasPrefix("wss://")) {
-                d.error(m["url"]!, "url '\(url)' is not a websocket URL", fix: "write ws://host:port/v1/ingest or wss://…")
-            }
             var token = m.string("token", d)
             if let tf = m.string("token_file", d) {
                 if token != nil { d.error(m["token_file"]!, "both token and token_file are set", fix: "keep one") }
@@ -246,19 +267,35 @@ struct ConfigLoader {
                     d.error(m["token_file"]!, "cannot read token_file: \(error)", fix: "fix the path or permissions")
                 }
             }
-            kind = .websocket(url: url, token: token)
+            var sc = SenderConfiguration(url: url, token: token, destinationName: name)
+            sc.selector = selector
+            sc.caFile = m.string("ca_file", d).map { resolve($0, relativeTo: node.file) }
+            sc.tlsClientCertificateFile = m.string("tls_client_cert", d).map { resolve($0, relativeTo: node.file) }
+            sc.tlsClientKeyFile = m.string("tls_client_key", d).map { resolve($0, relativeTo: node.file) }
+            sc.tlsVerify = m.bool("tls_verify", d) ?? true
+            sc.tlsServerName = m.string("tls_server_name", d)
+            let retention = m.duration("receipts_retention", d) ?? .seconds(86400)
+            sc.receipts = ReceiptsConfiguration(
+                directory: ReceiptsConfiguration.directory(dataDirectory: config.node.dataDir, destination: name),
+                retention: retention)
+            for problem in sc.problems() {
+                d.error(m["url"]!, "destination '\(name)': \(problem)", fix: "")
+            }
+            kind = .websocket(sc)
         case "file":
             m.rejectUnknown(allowed: common + ["path"], d)
             guard let path = m.string("path", d, required: true) else { return }
-            for problem in FileStoreConfiguration(name: name, pathTemplate: path).problems() {
+            let fc = FileStoreConfiguration(name: name, pathTemplate: path, selector: selector)
+            for problem in fc.problems() {
                 d.error(m["path"]!, "destination '\(name)': \(problem)", fix: "see docs/CONFIG.md for path macros")
             }
-            kind = .file(path: path)
+            kind = .file(fc)
         default:
             m.rejectUnknown(allowed: common, d)
             kind = .stdout
         }
-        config.destinations.append(DestinationConfig(name: name, kind: kind, inputs: m.stringList("inputs", d), origin: origin))
+        config.destinations.append(
+            DestinationConfig(name: name, kind: kind, inputs: inputs, filter: filter, selector: selector, origin: origin))
     }
 
     /// Cross-references: templates and inputs that name nothing, a node with nothing to do.
@@ -275,10 +312,6 @@ struct ConfigLoader {
             for input in dest.inputs ?? [] where !sourceNames.contains(input) {
                 d.error(file: dest.origin.file, line: dest.origin.line, "destination '\(dest.name)' lists input '\(input)', which is not a source",
                     fix: "use one of: \(sourceNames.joined(separator: ", "))")
-            }
-            if let inputs = dest.inputs, Set(inputs) != Set(sourceNames) {
-                d.error(file: dest.origin.file, line: dest.origin.line, "routing a subset of sources with 'inputs' is not implemented yet (issue #5)",
-                    fix: "remove 'inputs' (every destination gets all sources)")
             }
         }
         if config.sources.isEmpty, let f = config.files.first, d.problems.isEmpty {

@@ -1,5 +1,8 @@
 import Glibc
 import LogferryCore
+import LogferryDestinations
+import LogferryFormat
+import LogferryTransport
 
 /// The whole resolved configuration of a node: the main file plus every `include`d fragment.
 /// Each section's keys are documented in docs/CONFIG.md and SPEC.md §2.
@@ -59,7 +62,8 @@ struct Origin: CustomStringConvertible {
 struct SourceConfig {
     enum Kind {
         case unixDgram(path: String, mode: mode_t, receiveBufferBytes: Int?)
-        case websocket(listen: HostPort, path: String, tokens: [String])
+        /// The receiver; its settings are the component's own configuration type.
+        case websocket(ReceiverConfiguration)
     }
     enum Format: String, CaseIterable { case auto, rfc3164, rfc5424, json, raw }
     var name: String
@@ -82,14 +86,18 @@ struct TemplateConfig {
 /// `destinations.NAME:`.
 struct DestinationConfig {
     enum Kind {
-        case websocket(url: String, token: String?)
-        case file(path: String)
+        case websocket(SenderConfiguration)
+        case file(FileStoreConfiguration)
         case stdout
     }
     var name: String
     var kind: Kind
     /// Source names feeding this destination; nil = all.
     var inputs: [String]?
+    /// The `filter` expression as written.
+    var filter: String?
+    /// `inputs` and `filter` compiled; nil when the destination takes everything.
+    var selector: DocumentSelector?
     var origin: Origin
 }
 

@@ -1,0 +1,530 @@
+import Dispatch
+import Glibc
+import LogferryCore
+import Logging
+import Synchronization
+
+// # The file source: design
+//
+// Invariants
+// - A line is handed to the journal in exactly one batch, and batches are cut at line (event) boundaries.
+// - The offsets checkpoint moves only after `deliver` returned, i.e. after the journal made the batch durable,
+//   and it records for each file the end of the last line in a delivered batch (`committedOffset`). One batch is
+//   in flight at a time: the next read starts only after the previous batch was delivered and checkpointed.
+// - Hence after kill -9 at any moment, a restart resumes every file (matched by device + inode + fingerprint)
+//   at the end of the last checkpointed batch: nothing is lost (at least once), and lines of batches delivered
+//   and checkpointed are not read again (exactly once, but for the gap below).
+// - Known gap: a crash after the journal committed a batch and before the checkpoint rename landed re-delivers
+//   that one batch (at most `readBatchBytes` of lines) after the restart. Closing it needs the checkpoint to be
+//   committed together with the batch, in the journal; each RawMessage carries `file` and `offset` for that.
+// - Rotation logic lives in `FileTailState` (pure); line splitting in `FileTailLineAssembler` (pure). This file
+//   is the thin shell doing the I/O: glob, stat, open, pread, inotify, checkpoint writes.
+// - All blocking file I/O (waiting on inotify, reads, fsync of the checkpoint) runs on one serial DispatchQueue
+//   per source, never on the cooperative pool. `FileTailReader` is confined to that queue.
+// - No buffer is unbounded: a pass reads at most `readBatchBytes`; a partial line holds at most `maxLineBytes`.
+//
+// Limits (documented, not bugs)
+// - Lines appended to a file after it was truncated and before we saw the truncation are read; what was written
+//   between our last read and the truncation is lost (copytruncate loses it for every reader); we say so in an
+//   internal event.
+// - A file rotated to a name outside `include` while logferry was stopped cannot be resumed: include rotated
+//   names (`app.log.1`) if that matters, and exclude compressed ones (`*.gz`).
+// - Two different files whose first bytes (up to 256) are equal, on a reused inode, are taken for the same file;
+//   likewise a file truncated and rewritten past our offset with the same first bytes is not seen as truncated.
+// - A deleted file is closed once read to its end; a writer still appending to the unlinked file after that
+//   writes where nobody can read it.
+// - The partial tail of a rotated or deleted file is flushed as a line once the file was read to its end; if the
+//   writer later completes that line in the old file, the rest arrives as a line of its own.
+
+/// Counters of a file source, read by metrics and tests.
+public final class FileTailCounters: Sendable {
+    public let lines = Atomic<Int>(0)
+    public let bytes = Atomic<Int>(0)
+    /// Lines (events) cut to `maxLineBytes`.
+    public let truncatedLines = Atomic<Int>(0)
+    /// Files found truncated (copytruncate, truncate in place).
+    public let truncations = Atomic<Int>(0)
+    /// Files found rotated away or deleted.
+    public let rotations = Atomic<Int>(0)
+    public let filesOpened = Atomic<Int>(0)
+    public let filesClosed = Atomic<Int>(0)
+    public let checkpointWrites = Atomic<Int>(0)
+    public let checkpointErrors = Atomic<Int>(0)
+    public let readErrors = Atomic<Int>(0)
+    public init() {}
+}
+
+/// Tails files (`type: file`): see the design notes at the top of this file.
+///
+/// ```swift
+/// let source = FileTailSource(config: FileTailConfiguration(
+///     name: "apps", include: ["/var/log/supervisor/*.log"],
+///     statePath: FileTailConfiguration.defaultStatePath(dataDir: dataDir, name: "apps")), logger: logger)
+/// try await source.run { batch in try await journal.append(batch) }   // returns once durable
+/// ```
+public struct FileTailSource: Source {
+    public let config: FileTailConfiguration
+    public let counters: FileTailCounters
+    private let logger: Logger
+
+    public var name: String { config.name }
+
+    /// `program` of the internal events this source emits (RFC 5424 messages with MSGID `file-truncated`).
+    public static let internalProgram = "logferry"
+
+    public init(config: FileTailConfiguration, counters: FileTailCounters = .init(), logger: Logger) {
+        self.config = config
+        self.counters = counters
+        self.logger = logger
+    }
+
+    public func run(deliver: @escaping @Sendable ([RawMessage]) async throws -> Void) async throws {
+        let queue = DispatchQueue(label: "logferry.file-source.\(config.name)")
+        let (config, counters, logger) = (self.config, self.counters, self.logger)
+        let reader = try await onQueue(queue) { try FileTailReader(config: config, counters: counters, logger: logger) }
+        logger.info("file source started", metadata: ["source": "\(name)", "include": "\(config.include)"])
+        do {
+            try await withTaskCancellationHandler {
+                try await loop(reader: reader, queue: queue, deliver: deliver)
+            } onCancel: {
+                reader.wake()
+            }
+        } catch {
+            _ = try? await onQueue(queue) { reader.shutdown() }
+            throw error
+        }
+        _ = try await onQueue(queue) { reader.shutdown() }
+    }
+
+    private func loop(
+        reader: FileTailReader, queue: DispatchQueue, deliver: @escaping @Sendable ([RawMessage]) async throws -> Void
+    ) async throws {
+        while !Task.isCancelled {
+            // Waits at most `pollInterval` when nothing changed; cancellation wakes it through `wake()`.
+            let batch = try await onQueue(queue) { reader.nextBatch() }
+            guard !batch.messages.isEmpty else { continue }
+            try await deliver(batch.messages)
+            // Durable in the journal: now, and only now, the offsets may move.
+            if let checkpoint = batch.checkpoint {
+                _ = try await onQueue(queue) { reader.writeCheckpoint(checkpoint) }
+            }
+        }
+    }
+}
+
+/// Runs `body` on `queue` (blocking work off the cooperative pool) and returns its result.
+func onQueue<T: Sendable>(_ queue: DispatchQueue, _ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { c in
+        queue.async { c.resume(with: Result { try body() }) }
+    }
+}
+
+/// One batch of lines and the checkpoint to write once it is durable.
+struct FileTailBatch: Sendable {
+    var messages: [RawMessage]
+    var checkpoint: [UInt8]?
+}
+
+/// The I/O shell around `FileTailState`: owns the descriptors, the line assemblers, the inotify watches.
+final class FileTailReader: @unchecked Sendable {
+    // @unchecked: used only from the source's serial queue (every call goes through `onQueue`), so no two
+    // threads touch it at once; the queue is the lock. The one exception, `wake()`, only writes to a pipe whose
+    // descriptors are set in init and closed in deinit.
+    let config: FileTailConfiguration
+    let counters: FileTailCounters
+    let logger: Logger
+    private var state: FileTailState
+    private var fds: [FileTailState.Key: Int32] = [:]
+    private var assemblers: [FileTailState.Key: FileTailLineAssembler] = [:]
+    private var inotifyFD: Int32 = -1
+    /// A pipe that `wake()` writes to, so a cancelled source does not sleep out its poll interval.
+    private let wakeRead: Int32
+    private let wakeWrite: Int32
+    private var watched: Set<String> = []
+    /// The last pass stopped at `readBatchBytes`: read again without waiting.
+    private var backlog = true
+    private var checkpointDirty = false
+    private let pollNanos: Int64
+    private let chunk: UnsafeMutableRawBufferPointer
+    private static let chunkBytes = 64 * 1024
+
+    init(config: FileTailConfiguration, counters: FileTailCounters, logger: Logger) throws {
+        self.config = config
+        self.counters = counters
+        self.logger = logger
+        let (s, atto) = config.pollInterval.components
+        self.pollNanos = max(1_000_000, s * 1_000_000_000 + atto / 1_000_000_000)
+        // Fail early on a bad multiline pattern.
+        _ = try FileTailLineAssembler(offset: 0, maxLineBytes: config.maxLineBytes, multiline: config.multiline)
+        let checkpoint = Self.loadCheckpoint(config.statePath, logger: logger)
+        self.state = FileTailState(
+            startAt: config.startAt, checkpoint: checkpoint, rotatedLinger: config.rotatedFileLinger)
+        if let slash = config.statePath.lastIndex(of: "/"), slash != config.statePath.startIndex {
+            try makeDirectories(String(config.statePath[..<slash]))
+        }
+        // IN_NONBLOCK | IN_CLOEXEC; inotify is an accelerator, polling covers when it is unavailable.
+        inotifyFD = inotify_init1(Int32(O_NONBLOCK | O_CLOEXEC))
+        if inotifyFD < 0 {
+            logger.warning("inotify unavailable, polling only", metadata: ["errno": "\(errno)"])
+        }
+        var pipeFDs: [Int32] = [-1, -1]
+        // pipe2 needs _GNU_SOURCE, which Glibc's module map does not expose: pipe, then fcntl.
+        guard pipe(&pipeFDs) == 0 else {
+            if inotifyFD >= 0 { close(inotifyFD) }
+            throw CoreIOError(operation: "pipe", path: config.name, errno: errno)
+        }
+        (wakeRead, wakeWrite) = (pipeFDs[0], pipeFDs[1])
+        for fd in pipeFDs {
+            _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+            _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+        }
+        chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.chunkBytes, alignment: 16)
+    }
+
+    deinit {
+        chunk.deallocate()
+        close(wakeRead)
+        close(wakeWrite)
+    }
+
+    /// Ends the current wait early; callable from any thread.
+    func wake() {
+        var byte: UInt8 = 1
+        _ = write(wakeWrite, &byte, 1)
+    }
+
+    /// nil when there is no checkpoint (a source that never ran); an unreadable one is set aside and counts as an
+    /// empty checkpoint, so files are read from their start (duplicates rather than loss).
+    static func loadCheckpoint(_ path: String, logger: Logger) -> [FileTailState.Checkpoint]? {
+        var st = stat()
+        guard stat(path, &st) == 0 else { return nil }
+        do {
+            return try FileTailCheckpointFile.decode(try readFileBytes(path))
+        } catch {
+            logger.error(
+                "offsets checkpoint unreadable; moved aside, files are read from their start",
+                metadata: ["path": "\(path)", "error": "\(error)"])
+            rename(path, path + ".corrupt")
+            return []
+        }
+    }
+
+    func shutdown() {
+        for fd in fds.values { close(fd) }
+        fds = [:]
+        if inotifyFD >= 0 { close(inotifyFD) }
+        inotifyFD = -1
+    }
+
+    // MARK: - One pass
+
+    func nextBatch() -> FileTailBatch {
+        if !backlog { waitForChange() }
+        let now = Self.monotonicNow()
+        let received = Timestamp.now()
+        var messages: [RawMessage] = []
+        // Every pass scans: the fstat before the reads is what keeps us from reading a file that was truncated
+        // and rewritten past our offset as if it had grown. A glob and a stat per file per pass (a pass reads up
+        // to `readBatchBytes`) is cheap next to the reads.
+        scan(now: now, received: received, into: &messages)
+        readPass(now: now, received: received, into: &messages)
+        for key in assemblers.keys.sorted() where assemblers[key]!.hasPendingEvent {
+            emit(assemblers[key]?.flushIdle(now: now) ?? [], key: key, received: received, into: &messages)
+        }
+        if messages.isEmpty {
+            // Opened, closed or reset files: safe to record now, no batch is in flight.
+            if checkpointDirty { writeCheckpoint(snapshot()) }
+            return FileTailBatch(messages: [], checkpoint: nil)
+        }
+        return FileTailBatch(messages: messages, checkpoint: snapshot())
+    }
+
+    func snapshot() -> [UInt8] {
+        FileTailCheckpointFile.encode(state.checkpoint(committed: assemblers.mapValues(\.committedOffset)))
+    }
+
+    @discardableResult
+    func writeCheckpoint(_ bytes: [UInt8]) -> Bool {
+        do {
+            try writeFileAtomically(config.statePath, bytes)
+            checkpointDirty = false
+            counters.checkpointWrites.add(1, ordering: .relaxed)
+            return true
+        } catch {
+            // Retried on the next idle pass or batch; until then a restart would re-deliver, never skip.
+            checkpointDirty = true
+            counters.checkpointErrors.add(1, ordering: .relaxed)
+            logger.error(
+                "cannot write offsets checkpoint", metadata: ["path": "\(config.statePath)", "error": "\(error)"])
+            return false
+        }
+    }
+
+    // MARK: - Scan
+
+    private func scan(now: Int64, received: Timestamp, into messages: inout [RawMessage]) {
+        addWatches()
+        let tracked = Set(state.files.values.map(\.id))
+        var candidates: [FileTailID: Int32] = [:]
+        var paths: [FileTailState.PathObservation] = []
+        for path in matchedPaths() {
+            var st = stat()
+            guard stat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { continue }
+            let id = FileTailID(device: UInt64(st.st_dev), inode: UInt64(st.st_ino))
+            if tracked.contains(id) {
+                paths.append(.init(path: path, id: id, size: Int64(st.st_size)))
+                continue
+            }
+            if candidates[id] != nil { continue }
+            // Open now and describe the opened file, so the identity we adopt is the descriptor's.
+            // O_NONBLOCK: should the path have become a FIFO since the stat, open must not hang.
+            let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
+            guard fd >= 0 else { continue }
+            var fst = stat()
+            guard fstat(fd, &fst) == 0, (fst.st_mode & S_IFMT) == S_IFREG else {
+                close(fd)
+                continue
+            }
+            let fid = FileTailID(device: UInt64(fst.st_dev), inode: UInt64(fst.st_ino))
+            if tracked.contains(fid) || candidates[fid] != nil {
+                close(fd)
+                continue
+            }
+            guard let head = readHead(fd) else {
+                close(fd)
+                continue
+            }
+            candidates[fid] = fd
+            paths.append(.init(path: path, id: fid, size: Int64(fst.st_size), head: head))
+        }
+        var open: [FileTailState.OpenObservation] = []
+        for (key, fd) in fds {
+            var st = stat()
+            guard fstat(fd, &st) == 0, let head = readHead(fd) else { continue }
+            open.append(.init(key: key, size: Int64(st.st_size), linkCount: Int(st.st_nlink), head: head))
+        }
+        for action in state.scan(paths: paths, open: open, now: now) {
+            apply(action, candidates: &candidates, received: received, into: &messages)
+        }
+        for fd in candidates.values { close(fd) }
+    }
+
+    private func apply(
+        _ action: FileTailState.Action, candidates: inout [FileTailID: Int32], received: Timestamp,
+        into messages: inout [RawMessage]
+    ) {
+        switch action {
+        case .open(let key, let path, let id, let offset, let resumed):
+            guard let fd = candidates.removeValue(forKey: id),
+                let assembler = try? FileTailLineAssembler(
+                    offset: offset, maxLineBytes: config.maxLineBytes, multiline: config.multiline)
+            else {
+                _ = state.close(key)
+                return
+            }
+            fds[key] = fd
+            assemblers[key] = assembler
+            checkpointDirty = true
+            counters.filesOpened.add(1, ordering: .relaxed)
+            logger.info(
+                "tailing file",
+                metadata: [
+                    "source": "\(config.name)", "path": "\(path)", "offset": "\(offset)", "resumed": "\(resumed)",
+                ])
+        case .truncated(let key, let path, let offset, let missing):
+            if var a = assemblers[key] {
+                emit(a.flush(), key: key, received: received, into: &messages)
+                a.reset(to: 0)
+                assemblers[key] = a
+            }
+            checkpointDirty = true
+            counters.truncations.add(1, ordering: .relaxed)
+            logger.warning(
+                "file truncated; reading restarts at 0",
+                metadata: [
+                    "path": "\(path)", "offset": "\(offset)",
+                    "missing_bytes": "\(missing.map(String.init) ?? "unknown")",
+                ])
+            messages.append(
+                RawMessage(
+                    bytes: Self.truncationEvent(path: path, offset: offset, missing: missing), receivedAt: received,
+                    file: path))
+        case .draining(_, let path, let deleted):
+            counters.rotations.add(1, ordering: .relaxed)
+            logger.info(
+                deleted ? "file deleted; reading it to its end" : "file rotated; reading the old file to its end",
+                metadata: ["path": "\(path)"])
+        case .close(let key, let path):
+            if var a = assemblers.removeValue(forKey: key) {
+                emit(a.flush(), key: key, path: path, received: received, into: &messages)
+            }
+            if let fd = fds.removeValue(forKey: key) { close(fd) }
+            checkpointDirty = true
+            counters.filesClosed.add(1, ordering: .relaxed)
+            logger.info("closed finished file", metadata: ["path": "\(path)"])
+        }
+    }
+
+    /// An RFC 5424 message from program `logferry`, severity warning, MSGID `file-truncated`, so it parses with
+    /// structured data (`file`, `offset`, `missing`) and reads sensibly as raw text too.
+    static func truncationEvent(path: String, offset: Int64, missing: Int64?) -> [UInt8] {
+        func sdEscape(_ s: String) -> String {
+            var out = ""
+            for c in s {
+                if c == "\"" || c == "\\" || c == "]" { out.append("\\") }
+                out.append(c)
+            }
+            return out
+        }
+        let missingText = missing.map(String.init) ?? "unknown"
+        let lost =
+            missing.map { $0 > 0 ? "\($0) bytes seen but not yet read are lost" : "no bytes seen were unread" }
+            ?? "how much was unread is unknown (it happened while logferry was stopped)"
+        let text =
+            "<44>1 - - \(FileTailSource.internalProgram) - file-truncated "
+            + "[truncated@32473 file=\"\(sdEscape(path))\" offset=\"\(offset)\" missing=\"\(missingText)\"] "
+            + "file \(path) was truncated below offset \(offset) (copytruncate or truncate in place); reading restarts "
+            + "at 0; \(lost), and lines written just before the truncation may be missing"
+        return Array(text.utf8)
+    }
+
+    // MARK: - Read
+
+    private func readPass(now: Int64, received: Timestamp, into messages: inout [RawMessage]) {
+        var budget = max(1, config.readBatchBytes)
+        var exhausted: Set<FileTailState.Key> = []
+        while budget > 0 {
+            var progressed = false
+            for key in state.readOrder where !exhausted.contains(key) && state.canRead(key) {
+                guard let fd = fds[key], let file = state.files[key] else { continue }
+                let want = min(budget, chunk.count)
+                let n = pread(fd, chunk.baseAddress, want, off_t(file.offset))
+                if n < 0 && errno == EINTR { continue }
+                if n <= 0 {
+                    if n < 0 {
+                        counters.readErrors.add(1, ordering: .relaxed)
+                        logger.error("read failed", metadata: ["path": "\(file.path)", "errno": "\(errno)"])
+                    }
+                    exhausted.insert(key)
+                    state.reachedEOF(key)
+                    if file.phase != .following {
+                        // A rotated or deleted file read to its end: its partial tail is a line of its own.
+                        emit(assemblers[key]?.flush() ?? [], key: key, received: received, into: &messages)
+                    }
+                    continue
+                }
+                progressed = true
+                budget -= n
+                state.didRead(key, count: n, now: now)
+                counters.bytes.add(n, ordering: .relaxed)
+                // In place: a copy of the assembler would copy its partial line on every chunk.
+                let lines = assemblers[key]?.feed(UnsafeRawBufferPointer(rebasing: chunk[0..<n]), now: now) ?? []
+                emit(lines, key: key, received: received, into: &messages)
+                if budget <= 0 { break }
+            }
+            if !progressed { break }
+        }
+        backlog = budget <= 0
+    }
+
+    private func emit(
+        _ lines: [FileTailLineAssembler.Line], key: FileTailState.Key, path: String? = nil, received: Timestamp,
+        into messages: inout [RawMessage]
+    ) {
+        guard !lines.isEmpty else { return }
+        let file = path ?? state.files[key]?.path
+        for line in lines {
+            messages.append(
+                RawMessage(
+                    bytes: line.bytes, receivedAt: received, file: file, offset: line.offset, truncated: line.truncated)
+            )
+            if line.truncated { counters.truncatedLines.add(1, ordering: .relaxed) }
+        }
+        counters.lines.add(lines.count, ordering: .relaxed)
+    }
+
+    private func readHead(_ fd: Int32) -> [UInt8]? {
+        var head = [UInt8](repeating: 0, count: FileTailFingerprint.maxLength)
+        while true {
+            let n = head.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, 0) }
+            if n < 0 && errno == EINTR { continue }
+            guard n >= 0 else { return nil }
+            head.removeLast(head.count - n)
+            return head
+        }
+    }
+
+    // MARK: - Globs and inotify
+
+    /// Every path the include globs match, minus exclusions and our own checkpoint, sorted.
+    func matchedPaths() -> [String] {
+        var out = Set<String>()
+        for pattern in config.include {
+            var g = glob_t()
+            defer { globfree(&g) }
+            guard glob(pattern, 0, nil, &g) == 0 else { continue }
+            for i in 0..<Int(g.gl_pathc) {
+                if let p = g.gl_pathv[i] { out.insert(String(cString: p)) }
+            }
+        }
+        return out.filter { path in
+            if path == config.statePath || path == config.statePath + ".tmp" { return false }
+            let base = path.split(separator: "/").last.map(String.init) ?? path
+            return !config.exclude.contains { pattern in
+                pattern.contains("/")
+                    ? fnmatch(pattern, path, FNM_PATHNAME) == 0 : fnmatch(pattern, base, 0) == 0
+            }
+        }.sorted()
+    }
+
+    /// Watches the directory of every include pattern whose directory part has no wildcard; retried each scan
+    /// (the directory may appear later).
+    private func addWatches() {
+        guard inotifyFD >= 0 else { return }
+        for pattern in config.include {
+            guard let slash = pattern.lastIndex(of: "/") else { continue }
+            let dir = slash == pattern.startIndex ? "/" : String(pattern[..<slash])
+            if watched.contains(dir) || dir.contains(where: { "*?[".contains($0) }) { continue }
+            // IN_MODIFY | IN_ATTRIB | IN_CLOSE_WRITE | IN_MOVED_FROM | IN_MOVED_TO | IN_CREATE | IN_DELETE
+            // | IN_DELETE_SELF | IN_MOVE_SELF
+            if inotify_add_watch(inotifyFD, dir, 0x0000_0002 | 0x4 | 0x8 | 0x40 | 0x80 | 0x100 | 0x200 | 0x400 | 0x800)
+                >= 0
+            {
+                watched.insert(dir)
+            }
+        }
+    }
+
+    /// Sleeps until inotify reports a change in a watched directory or `pollInterval` passes.
+    private func waitForChange() {
+        let timeoutMs = Int32(clamping: pollNanos / 1_000_000)
+        var pfds = [pollfd(fd: wakeRead, events: Int16(POLLIN), revents: 0)]
+        if inotifyFD >= 0 { pfds.append(pollfd(fd: inotifyFD, events: Int16(POLLIN), revents: 0)) }
+        guard poll(&pfds, nfds_t(pfds.count), timeoutMs) > 0 else { return }
+        var buf = [UInt8](repeating: 0, count: 16 * 1024)
+        if pfds[0].revents != 0 {
+            while buf.withUnsafeMutableBytes({ read(wakeRead, $0.baseAddress, $0.count) }) > 0 {}
+        }
+        guard inotifyFD >= 0, pfds[1].revents != 0 else { return }
+        while true {
+            let n = buf.withUnsafeMutableBytes { read(inotifyFD, $0.baseAddress, $0.count) }
+            if n <= 0 { break }
+            var at = 0
+            while at + 16 <= n {
+                let mask =
+                    UInt32(buf[at + 4]) | UInt32(buf[at + 5]) << 8 | UInt32(buf[at + 6]) << 16 | UInt32(buf[at + 7])
+                    << 24
+                let len = Int(buf[at + 12]) | Int(buf[at + 13]) << 8 | Int(buf[at + 14]) << 16 | Int(buf[at + 15]) << 24
+                // IN_IGNORED / IN_DELETE_SELF / IN_MOVE_SELF: the watch is gone; re-add on the next scan.
+                if mask & (0x8000 | 0x400 | 0x800) != 0 { watched.removeAll() }
+                at += 16 + len
+            }
+        }
+    }
+
+    static func monotonicNow() -> Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
+    }
+}

@@ -1,0 +1,216 @@
+import Foundation
+import LogferryTesting
+import Testing
+
+/// `logferry journal stat|verify|dump` through the real binary: against a journal a running node holds (no lock
+/// taken, figures and documents as the node wrote them), then against damage made by hand.
+struct JournalCommandTests {
+    static let binaryPresent = FileManager.default.isExecutableFile(atPath: LogferryProcess.binaryPath)
+
+    /// A node with a unix-dgram source, a file destination (delivers at once) and a websocket destination
+    /// pointed at a port nobody listens on (never delivers: its cursor lags by everything).
+    func writeNode(_ base: String) throws -> (config: String, dataDir: String, socket: String) {
+        let dataDir = base + "/data"
+        let socket = base + "/log.sock"
+        let config = """
+            node:
+              name: jtest
+              data_dir: \(dataDir)
+            sources:
+              local:
+                type: unix-dgram
+                path: \(socket)
+                mode: "0666"
+            destinations:
+              archive:
+                type: file
+                path: \(base)/store/${PROGRAM}.log
+              nowhere:
+                type: websocket
+                url: ws://127.0.0.1:\(freeTCPPort())/v1/ingest
+            """
+        try config.write(toFile: base + "/logferry.yaml", atomically: true, encoding: .utf8)
+        return (base + "/logferry.yaml", dataDir, socket)
+    }
+
+    func journal(_ args: [String]) async throws -> (code: Int32, out: String, err: String) {
+        try await offThePool { try LogferryProcess.runToCompletion(["journal"] + args) }
+    }
+
+    func statJSON(_ dataDir: String) async throws -> [String: Any] {
+        let r = try await journal(["stat", "--data-dir", dataDir, "--json"])
+        #expect(r.code == 0, "stat failed: \(r.err)")
+        return (try? JSONSerialization.jsonObject(with: Data(r.out.utf8)) as? [String: Any]) ?? [:]
+    }
+
+    func dumpLines(_ dataDir: String, _ extra: [String] = []) async throws -> (lines: [[String: Any]], err: String) {
+        let r = try await journal(["dump", "--data-dir", dataDir] + extra)
+        #expect(r.code == 0, "dump failed: \(r.err)")
+        let lines = r.out.split(separator: "\n").map {
+            (try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]) ?? ["unparseable": String($0)]
+        }
+        return (lines, r.err)
+    }
+
+    @Test(.enabled(if: binaryPresent || integrationRequired))
+    func inspectsARunningNodeThenFindsAFlippedByte() async throws {
+        let base = try makeTempDirectory("jcmd")
+        defer { try? FileManager.default.removeItem(atPath: base) }
+        let node = try writeNode(base)
+        let proc = try LogferryProcess(arguments: ["run", "--config", node.config, "--drain-timeout", "0.5"], logPath: base + "/node.log")
+        var stopped = false
+        defer { if !stopped { proc.terminate() } }
+        #expect(
+            await eventually(timeout: 20) { FileManager.default.fileExists(atPath: node.socket) },
+            "socket never appeared: \(proc.log)")
+
+        let count = 200
+        try sendDatagrams(node.socket, (0..<count).map { "<13>Nov 21 12:00:00 web jtest[7]: message \($0)" })
+
+        // While the node runs (and holds the lock): stat sees every record and both cursors.
+        var stat: [String: Any] = [:]
+        var complete = false
+        for _ in 0..<100 where !complete {
+            stat = try await statJSON(node.dataDir)
+            let cursors = stat["cursors"] as? [[String: Any]] ?? []
+            // Cursor names are the destination's kind and name.
+            let archive = cursors.first { ($0["name"] as? String)?.hasSuffix("archive") == true }
+            complete =
+                (stat["last_seq"] as? Int) == count && cursors.count == 2 && (archive?["lag_records"] as? Int) == 0
+            if !complete { try await Task.sleep(for: .milliseconds(200)) }
+        }
+        #expect(complete, "stat never showed \(count) records and two cursors: \(stat)\n\(proc.log.suffix(2000))")
+        #expect((stat["locked_by_pid"] as? Int).map(Int32.init) == proc.pid)
+        #expect(stat["first_seq"] as? Int == 1)
+        let nowhere = (stat["cursors"] as? [[String: Any]] ?? []).first { ($0["name"] as? String)?.hasSuffix("nowhere") == true }
+        #expect(nowhere?["lag_records"] as? Int == count)
+        #expect((nowhere?["lag_bytes"] as? Int ?? 0) >= count * 28)
+        #expect((nowhere?["lag_bytes"] as? Int) == stat["bytes"] as? Int)
+
+        let human = try await journal(["stat", "--data-dir", node.dataDir])
+        #expect(human.code == 0)
+        #expect(human.out.contains("1 … \(count)"), "\(human.out)")
+        #expect(human.out.contains("nowhere"))
+        #expect(human.out.contains("in use by pid"))
+
+        let verify = try await journal(["verify", "--data-dir", node.dataDir])
+        #expect(verify.code == 0, "\(verify.out)\(verify.err)")
+        #expect(verify.out.contains("ok: "))
+
+        // Dump: one line per record, ids from DATA_DIR/node-id, the document as the node journaled it.
+        let nodeID = try String(contentsOfFile: node.dataDir + "/node-id", encoding: .utf8)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        let dump = try await dumpLines(node.dataDir)
+        #expect(dump.lines.count == count)
+        for (i, line) in dump.lines.enumerated() {
+            let seq = i + 1
+            #expect(line["seq"] as? Int == seq)
+            #expect(line["origin"] as? String == nodeID)
+            #expect(line["oseq"] as? Int == seq)
+            #expect(line["id"] as? String == "\(nodeID)-\(seq)")
+            #expect((line["time"] as? String)?.hasSuffix("Z") == true)
+            let doc = line["doc"] as? [String: Any]
+            #expect(doc?["message"] as? String == "message \(i)", "\(line)")
+        }
+        let window = try await dumpLines(node.dataDir, ["--from", "150", "--limit", "3"])
+        #expect(window.lines.compactMap { $0["seq"] as? Int } == [150, 151, 152])
+
+        // Stop the node, flip a byte inside a record in the middle of the segment: verify names the place.
+        proc.terminate()
+        stopped = true
+        let journalDir = node.dataDir + "/journal"
+        let segment = try #require(
+            try FileManager.default.contentsOfDirectory(atPath: journalDir).filter { $0.hasPrefix("seg-") }.sorted().first)
+        let path = journalDir + "/" + segment
+        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+        let flipped = bytes.count / 2
+        bytes[flipped] ^= 0x40
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+
+        let damaged = try await journal(["verify", "--data-dir", node.dataDir])
+        #expect(damaged.code == 1, "\(damaged.out)\(damaged.err)")
+        let report = damaged.out.split(separator: "\n").first { $0.hasPrefix("damaged: \(segment) offset ") }
+        let numbers = report.map { line in line.split(separator: " ").compactMap { Int($0) } } ?? []
+        #expect(numbers.count == 2, "no damaged line naming \(segment): \(damaged.out)")
+        if numbers.count == 2 {
+            #expect(numbers[0] <= flipped && flipped < numbers[0] + numbers[1], "\(damaged.out)")
+        }
+        #expect(damaged.out.contains("gap: "))
+        #expect(damaged.err.contains("damaged"))
+
+        // Dump skips exactly the damaged record and says so on stderr.
+        let after = try await dumpLines(node.dataDir)
+        #expect(after.lines.count == count - 1)
+        #expect(after.err.contains("skipped damaged bytes: \(segment)"))
+    }
+
+    @Test(.enabled(if: binaryPresent || integrationRequired))
+    func aTornTailAndAMissingJournalAreReported() async throws {
+        let base = try makeTempDirectory("jtail")
+        defer { try? FileManager.default.removeItem(atPath: base) }
+        let filled = try await offThePool {
+            try LogferryProcess.runToCompletion([
+                "journal", "append-test", "--data-dir", base, "--count", "50", "--fsync", "never", "--quiet",
+            ])
+        }
+        #expect(filled.code == 0, "\(filled.err)")
+        let journalDir = base + "/journal"
+        let segment = try #require(
+            try FileManager.default.contentsOfDirectory(atPath: journalDir).filter { $0.hasPrefix("seg-") }.sorted().last)
+        let handle = try FileHandle(forUpdating: URL(fileURLWithPath: journalDir + "/" + segment))
+        let size = try handle.seekToEnd()
+        try handle.truncate(atOffset: size - 10)
+        try handle.close()
+
+        let verify = try await journal(["verify", "--data-dir", base])
+        #expect(verify.code == 1)
+        #expect(verify.out.contains("damaged: \(segment)"), "\(verify.out)")
+        #expect(verify.out.contains("torn tail"))
+        let stat = try await statJSON(base)
+        #expect(stat["last_seq"] as? Int == 49)
+        // The inspector changed nothing: the torn tail is still there for the node's recovery to cut.
+        #expect(try FileManager.default.attributesOfItem(atPath: journalDir + "/" + segment)[.size] as? UInt64 == size - 10)
+
+        let missing = try await journal(["stat", "--data-dir", base + "/nothing-here"])
+        #expect(missing.code == 1)
+        #expect(missing.err.contains("no journal"))
+        #expect(!FileManager.default.fileExists(atPath: base + "/nothing-here"))
+    }
+}
+
+/// Runs a blocking call (a child process to completion) on its own thread, so it never holds a thread of the
+/// cooperative pool.
+func offThePool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread { continuation.resume(with: Result { try body() }) }.start()
+    }
+}
+
+/// Sends each message as one datagram to a unix-dgram socket, like logger(1).
+func sendDatagrams(_ path: String, _ messages: [String]) throws {
+    let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
+    guard fd >= 0 else { throw POSIXError(.EIO) }
+    defer { close(fd) }
+    var addr = sockaddr_un()
+    addr.sun_family = sa_family_t(AF_UNIX)
+    withUnsafeMutableBytes(of: &addr.sun_path) { raw in
+        for (i, b) in path.utf8.prefix(raw.count - 1).enumerated() { raw[i] = b }
+    }
+    for message in messages {
+        let bytes = Array(message.utf8)
+        while true {
+            let n = withUnsafePointer(to: &addr) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    sendto(fd, bytes, bytes.count, 0, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+                }
+            }
+            if n >= 0 { break }
+            // The node's receive buffer is full: give it a moment rather than drop the message.
+            if errno == EAGAIN || errno == ENOBUFS || errno == EINTR {
+                usleep(1000)
+                continue
+            }
+            throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO)
+        }
+    }
+}

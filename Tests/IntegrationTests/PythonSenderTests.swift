@@ -1,0 +1,144 @@
+import Foundation
+import LogferryTesting
+import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Issue 6: docs/PROTOCOL.md is enough to write a compatible sender in another language. `python/ws_sender.py`
+/// was written from the doc alone with the `websockets` package; here it talks to the real `logferry` binary
+/// running as a receiver (websocket source, file destination): wrong token refused, pipelined batches acked with
+/// the right IDs, a reconnect that resumes from `welcome.committed` and resends a batch on purpose, malformed and
+/// binary messages closed with 1002 and 1003. Then the stored file must hold every event exactly once, under
+/// `_id = <origin hex>-<origin seq>`.
+@Suite(.serialized)
+struct PythonSenderTests {
+    static let python = findTool("python3")
+    static let script = LogferryProcess.packageRoot + "/Tests/IntegrationTests/python/ws_sender.py"
+    static let websocketsInstalled: Bool = {
+        guard let python else { return false }
+        return (try? runTool(python, ["-c", "import websockets"]).code) == 0
+    }()
+    static let ready = websocketsInstalled && FileManager.default.isExecutableFile(atPath: LogferryProcess.binaryPath)
+
+    /// Must match ws_sender.py.
+    static let edgeNode = "a1b2c3d4e5f60718293a4b5c6d7e8f90"
+    static let relayedNode = "0f1e2d3c4b5a69788796a5b4c3d2e1f0"
+    static let count = 2500
+
+    @Test(.enabled(if: ready || integrationRequired, "needs python3 with `websockets` (pip install websockets) and a built logferry"))
+    func pythonSenderIsStoredExactlyOnce() async throws {
+        #expect(Self.ready, "LOGFERRY_REQUIRE_INTEGRATION=1 but python3 `websockets` or the logferry binary is missing")
+        guard Self.ready, let python = Self.python else { return }
+        let base = try makeTempDirectory("py")
+        defer { try? FileManager.default.removeItem(atPath: base) }
+        let port = freeTCPPort()
+        try "py-token\n".write(toFile: base + "/tokens", atomically: true, encoding: .utf8)
+        let config = """
+            node:
+              name: central
+              data_dir: \(base)/data
+            sources:
+              ingest:
+                type: websocket
+                listen: 127.0.0.1:\(port)
+                tokens_file: tokens
+            destinations:
+              archive:
+                type: file
+                path: \(base)/store/${HOST}/${PROGRAM}.log
+            """
+        try config.write(toFile: base + "/logferry.yaml", atomically: true, encoding: .utf8)
+        let receiver = try LogferryProcess(arguments: ["run", "--config", base + "/logferry.yaml"], logPath: base + "/log")
+        defer { receiver.terminate() }
+        let listening = await eventually(timeout: 30) { Self.canConnect(port: port) }
+        #expect(listening, "receiver never listened:\n\(receiver.log.suffix(2000))")
+        guard listening else { return }
+
+        let (code, output) = try await Self.runScript(
+            python,
+            [Self.script, "--url", "ws://127.0.0.1:\(port)/v1/ingest", "--token", "py-token", "--count", "\(Self.count)"],
+            logPath: base + "/python.log", timeout: 120)
+        #expect(code == 0, "ws_sender.py failed (\(code)):\n\(output)\nreceiver log:\n\(receiver.log.suffix(3000))")
+        #expect(output.contains("\nok\n") || output.hasPrefix("ok\n"), "script did not finish:\n\(output)")
+
+        let file = base + "/store/py-host/pysender.log"
+        let stored = await eventually(timeout: 30, interval: 0.1) { Self.documents(file).count >= Self.count }
+        #expect(stored, "only \(Self.documents(file).count) of \(Self.count) stored:\n\(receiver.log.suffix(3000))")
+        // A straggling duplicate would show up after the last expected line: give it a moment.
+        try await Task.sleep(for: .milliseconds(500))
+        let docs = Self.documents(file)
+        #expect(docs.count == Self.count, "stored \(docs.count) documents, expected \(Self.count)")
+        var seen: [String: Int] = [:]
+        var ids = Set<String>()
+        for d in docs {
+            let message = d["message"] as? String ?? "<none>"
+            seen[message, default: 0] += 1
+            guard let n = d["n"] as? Int, let id = d["_id"] as? String else {
+                Issue.record("document without n or _id: \(d)")
+                continue
+            }
+            // ws_sender.py relays every 10th event for another node: its origin and origin seq make the ID.
+            let expected = n % 10 == 0 ? "\(Self.relayedNode)-\(1000 + n)" : "\(Self.edgeNode)-\(n)"
+            #expect(id == expected, "event \(n) stored as \(id), expected \(expected)")
+            #expect(ids.insert(id).inserted, "_id \(id) stored twice")
+            #expect(message == String(format: "py-%06d", n))
+            // Keys and JSON types kept.
+            let fields = d["fields"] as? [String: Any]
+            #expect(fields?["ratio"] as? Double == 0.5 && fields?["ok"] as? Bool == true, "fields changed: \(d)")
+        }
+        let missing = (1...Self.count).map { String(format: "py-%06d", $0) }.filter { seen[$0] == nil }
+        #expect(missing.isEmpty, "missing \(missing.count), e.g. \(missing.prefix(5))")
+        #expect(seen.filter { $0.value > 1 }.isEmpty, "stored twice: \(seen.filter { $0.value > 1 }.keys.sorted().prefix(5))")
+    }
+
+    // MARK: Helpers
+
+    static func documents(_ path: String) -> [[String: Any]] {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return [] }
+        return text.split(separator: "\n").map {
+            (try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]) ?? ["_unparseable": String($0)]
+        }
+    }
+
+    /// Runs a program with its output in a file, polling (not blocking a thread) until it exits or times out.
+    static func runScript(_ path: String, _ arguments: [String], logPath: String, timeout: Double) async throws
+        -> (Int32, String)
+    {
+        FileManager.default.createFile(atPath: logPath, contents: nil)
+        let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
+        defer { try? log.close() }
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: path)
+        p.arguments = arguments
+        p.standardOutput = log
+        p.standardError = log
+        p.standardInput = FileHandle.nullDevice
+        try p.run()
+        let finished = await eventually(timeout: timeout, interval: 0.05) { !p.isRunning }
+        if !finished {
+            p.terminate()
+            _ = await eventually(timeout: 5) { !p.isRunning }
+        }
+        let output = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
+        return (finished ? p.terminationStatus : -1, finished ? output : output + "\n(timed out after \(timeout) s)")
+    }
+
+    /// Whether something accepts TCP connections on 127.0.0.1:port right now.
+    static func canConnect(port: Int) -> Bool {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        addr.sin_port = in_port_t(UInt16(port).bigEndian)
+        let r = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        return r == 0
+    }
+}
