@@ -47,7 +47,7 @@ PY
 
 echo "journal append bench: ${SIZE}-byte records, median of $RUNS, $(nproc) cores, $WORK on $(df --output=source "$WORK" | tail -1)"
 echo "binary: $LOGFERRY_BIN"
-plain_sync=$(for _ in $(seq "$RUNS"); do plain_run 5000 1; done | median)
+plain_sync=$(for _ in $(seq "$RUNS"); do plain_run 3000 1; done | median)
 plain_nosync=$(for _ in $(seq "$RUNS"); do plain_run 200000 0; done | median)
 printf '%-44s %12s %9s %9s %8s\n' "case" "records/s" "MB/s" "fsyncs" "ratio"
 printf '%-44s %12s %9.1f %9s %8s\n' "plain python write+fdatasync loop" "$plain_sync" \
@@ -58,7 +58,7 @@ printf '%-44s %12s %9.1f %9s %8s\n' "plain python write loop (no fsync)" "$plain
 # label fsync count concurrency batch baseline
 cases=(
     "never,1_appender,batch_1|never|200000|1|1|$plain_nosync"
-    "always,1_appender,batch_1|always|5000|1|1|$plain_sync"
+    "always,1_appender,batch_1|always|3000|1|1|$plain_sync"
     "always,16_appenders,batch_1|always|40000|16|1|$plain_sync"
     "interval_100ms,64_appenders,batch_32|interval|60000|64|32|$plain_sync"
 )

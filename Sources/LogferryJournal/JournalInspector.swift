@@ -60,12 +60,18 @@ public struct JournalInspector: Sendable {
         try checkDirectory()
         let segments = try listSegments()
         var result = JournalInspection(directory: directory)
-        result.segments = segments.map { JournalInspection.Segment(name: $0.name, firstSequence: $0.firstSeq, bytes: $0.size) }
+        result.segments = segments.map {
+            JournalInspection.Segment(name: $0.name, firstSequence: $0.firstSeq, bytes: $0.size)
+        }
         result.bytes = segments.reduce(0) { $0 + $1.size }
         result.firstSequence = segments.first?.firstSeq
 
         if let bytes = try POSIX.readFile(layout.metaPath) {
-            if let next = CursorStore.decodeMeta(bytes) { result.metaNextSequence = next } else { result.metaDamaged = true }
+            if let next = CursorStore.decodeMeta(bytes) {
+                result.metaNextSequence = next
+            } else {
+                result.metaDamaged = true
+            }
         }
         let (cursors, corrupt) = try readCursors()
         result.corruptCursorFiles = corrupt
@@ -316,7 +322,8 @@ public struct JournalInspector: Sendable {
         for line in String(decoding: text, as: UTF8.self).split(separator: "\n") {
             // "1: FLOCK  ADVISORY  WRITE 1234 fd:01:5678 0 EOF"; waiters carry "->" and are not holders.
             let fields = line.split(separator: " ", omittingEmptySubsequences: true)
-            guard fields.count >= 6, fields[1] == "FLOCK", fields[5].split(separator: ":").last.map(String.init) == inode
+            guard fields.count >= 6, fields[1] == "FLOCK",
+                fields[5].split(separator: ":").last.map(String.init) == inode
             else { continue }
             return Int32(fields[4])
         }

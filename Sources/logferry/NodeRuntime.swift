@@ -66,6 +66,11 @@ struct NodeRuntime {
                         name: s.name, path: path, mode: mode, maxMessageBytes: s.maxMessageBytes, receiveBufferBytes: rcvbuf),
                     logger: slog)
                 sources.append(SourceService(source: source, ingest: ingest, spool: journal, logger: slog))
+            case .file(let fcfg):
+                let stateDir = String(fcfg.statePath[..<fcfg.statePath.lastIndex(of: "/")!])
+                try makeDirectories(stateDir, mode: 0o750)
+                let ingest = Pipeline.ingest(for: s, cfg: cfg, templates: templates)
+                sources.append(SourceService(source: FileTailSource(config: fcfg, logger: slog), ingest: ingest, spool: journal, logger: slog))
             case .websocket(let rcfg):
                 receivers.append(WebSocketReceiver(configuration: rcfg, spool: journal, node: identity, logger: slog))
             }

@@ -57,7 +57,8 @@ struct JournalCommandTests {
         let base = try makeTempDirectory("jcmd")
         defer { try? FileManager.default.removeItem(atPath: base) }
         let node = try writeNode(base)
-        let proc = try LogferryProcess(arguments: ["run", "--config", node.config, "--drain-timeout", "0.5"], logPath: base + "/node.log")
+        let proc = try LogferryProcess(
+            arguments: ["run", "--config", node.config, "--drain-timeout", "0.5"], logPath: base + "/node.log")
         var stopped = false
         defer { if !stopped { proc.terminate() } }
         #expect(
@@ -82,7 +83,9 @@ struct JournalCommandTests {
         #expect(complete, "stat never showed \(count) records and two cursors: \(stat)\n\(proc.log.suffix(2000))")
         #expect((stat["locked_by_pid"] as? Int).map(Int32.init) == proc.pid)
         #expect(stat["first_seq"] as? Int == 1)
-        let nowhere = (stat["cursors"] as? [[String: Any]] ?? []).first { ($0["name"] as? String)?.hasSuffix("nowhere") == true }
+        let nowhere = (stat["cursors"] as? [[String: Any]] ?? []).first {
+            ($0["name"] as? String)?.hasSuffix("nowhere") == true
+        }
         #expect(nowhere?["lag_records"] as? Int == count)
         #expect((nowhere?["lag_bytes"] as? Int ?? 0) >= count * 28)
         #expect((nowhere?["lag_bytes"] as? Int) == stat["bytes"] as? Int)
@@ -120,7 +123,8 @@ struct JournalCommandTests {
         stopped = true
         let journalDir = node.dataDir + "/journal"
         let segment = try #require(
-            try FileManager.default.contentsOfDirectory(atPath: journalDir).filter { $0.hasPrefix("seg-") }.sorted().first)
+            try FileManager.default.contentsOfDirectory(atPath: journalDir).filter { $0.hasPrefix("seg-") }.sorted()
+                .first)
         let path = journalDir + "/" + segment
         var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
         let flipped = bytes.count / 2
@@ -156,7 +160,8 @@ struct JournalCommandTests {
         #expect(filled.code == 0, "\(filled.err)")
         let journalDir = base + "/journal"
         let segment = try #require(
-            try FileManager.default.contentsOfDirectory(atPath: journalDir).filter { $0.hasPrefix("seg-") }.sorted().last)
+            try FileManager.default.contentsOfDirectory(atPath: journalDir).filter { $0.hasPrefix("seg-") }.sorted()
+                .last)
         let handle = try FileHandle(forUpdating: URL(fileURLWithPath: journalDir + "/" + segment))
         let size = try handle.seekToEnd()
         try handle.truncate(atOffset: size - 10)
@@ -169,7 +174,8 @@ struct JournalCommandTests {
         let stat = try await statJSON(base)
         #expect(stat["last_seq"] as? Int == 49)
         // The inspector changed nothing: the torn tail is still there for the node's recovery to cut.
-        #expect(try FileManager.default.attributesOfItem(atPath: journalDir + "/" + segment)[.size] as? UInt64 == size - 10)
+        #expect(
+            try FileManager.default.attributesOfItem(atPath: journalDir + "/" + segment)[.size] as? UInt64 == size - 10)
 
         let missing = try await journal(["stat", "--data-dir", base + "/nothing-here"])
         #expect(missing.code == 1)

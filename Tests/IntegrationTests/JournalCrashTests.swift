@@ -60,10 +60,13 @@ struct JournalCrashTests {
                 ],
                 logPath: base + "/child-\(round).log")
             let recovered = await eventually(timeout: 20) { Self.check(in: child.log) != nil }
-            #expect(recovered, "round \(round) (seed \(seed)): the child never finished opening: \(child.log.suffix(2000))")
+            #expect(
+                recovered, "round \(round) (seed \(seed)): the child never finished opening: \(child.log.suffix(2000))")
             if let c = Self.check(in: child.log) {
                 #expect(c.bad == 0, "round \(round) (seed \(seed)): \(c.bad) records with a wrong payload or number")
-                #expect(c.last >= promised, "round \(round) (seed \(seed)): durable \(promised) reported, only \(c.last) survived")
+                #expect(
+                    c.last >= promised,
+                    "round \(round) (seed \(seed)): durable \(promised) reported, only \(c.last) survived")
                 #expect(c.records == 0 || (c.first == 1 && c.records == c.last), "round \(round) (seed \(seed)): \(c)")
             }
             if round % 10 == 5 {
@@ -71,13 +74,17 @@ struct JournalCrashTests {
                 let verify = try await offThePool {
                     try LogferryProcess.runToCompletion(["journal", "verify", "--data-dir", base])
                 }
-                #expect(verify.code == 0, "round \(round) (seed \(seed)): verify of a live journal: \(verify.out)\(verify.err)")
+                #expect(
+                    verify.code == 0,
+                    "round \(round) (seed \(seed)): verify of a live journal: \(verify.out)\(verify.err)")
             }
             // A random moment: sometimes at once (mid-recovery or the first append), mostly while appending.
             try await Task.sleep(for: .milliseconds(Int(rng.next() % 250)))
             kill(child.pid, SIGKILL)
             _ = await eventually(timeout: 10) { !child.isRunning }
-            #expect(child.process.terminationReason == .uncaughtSignal, "round \(round): the child exited on its own: \(child.log.suffix(1000))")
+            #expect(
+                child.process.terminationReason == .uncaughtSignal,
+                "round \(round): the child exited on its own: \(child.log.suffix(1000))")
             kills += 1
             promised = max(promised, Self.highestDurable(in: child.log))
         }

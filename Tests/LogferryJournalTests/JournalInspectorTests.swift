@@ -58,8 +58,12 @@ struct JournalInspectorTests {
             let v = try JournalInspector(directory: dir).verify()
             #expect(
                 v.damagedRegions == [
-                    DamagedRegion(segment: URL(fileURLWithPath: path).lastPathComponent, offset: 5 * record, length: record, truncated: false),
-                    DamagedRegion(segment: URL(fileURLWithPath: path).lastPathComponent, offset: 19 * record, length: record - 7, truncated: true),
+                    DamagedRegion(
+                        segment: URL(fileURLWithPath: path).lastPathComponent, offset: 5 * record, length: record,
+                        truncated: false),
+                    DamagedRegion(
+                        segment: URL(fileURLWithPath: path).lastPathComponent, offset: 19 * record, length: record - 7,
+                        truncated: true),
                 ])
             #expect(v.gaps == [.init(after: 5, next: 7)])
             #expect(v.records == 18)
@@ -78,7 +82,8 @@ struct JournalInspectorTests {
                     let range = try await journal.append((0..<5).map { payload(n + $0) })
                     n += 5
                     // A destination that keeps up: delivered segments are deleted all the time.
-                    try await journal.commit(cursor: "dest", through: range.upperBound > 20 ? range.upperBound - 20 : 0, state: [])
+                    try await journal.commit(
+                        cursor: "dest", through: range.upperBound > 20 ? range.upperBound - 20 : 0, state: [])
                 }
             }
             let inspector = JournalInspector(directory: dir)

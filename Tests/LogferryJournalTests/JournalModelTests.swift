@@ -17,7 +17,9 @@ struct JournalModelTests {
         var seed: UInt64
         var whenFull: FullPolicy
         var fsync: FsyncPolicy
-        var testDescription: String { "seed 0x\(String(seed, radix: 16)), \(whenFull.rawValue), fsync \(fsync.rawValue)" }
+        var testDescription: String {
+            "seed 0x\(String(seed, radix: 16)), \(whenFull.rawValue), fsync \(fsync.rawValue)"
+        }
     }
 
     static let scenarios = [
@@ -68,7 +70,8 @@ struct JournalModelTests {
                     let maxRecords = 1 + rng.below(40)
                     let got = try await journal.read(after: UInt64(after), maxRecords: maxRecords, maxBytes: 1 << 20)
                     let first = max(UInt64(after) + 1, journal.stat().firstSequence ?? (model.lastSeq + 1))
-                    let expected = first > model.lastSeq ? [] : Array(first...min(model.lastSeq, first + UInt64(maxRecords) - 1))
+                    let expected =
+                        first > model.lastSeq ? [] : Array(first...min(model.lastSeq, first + UInt64(maxRecords) - 1))
                     #expect(got.map(\.seq) == expected, "\(context): read after \(after)")
                     for r in got { #expect(r.payload == model.records[r.seq], "\(context): payload of \(r.seq)") }
                 case 70..<88:

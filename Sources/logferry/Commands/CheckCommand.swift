@@ -37,6 +37,12 @@ func describe(_ cfg: NodeConfig) -> String {
         let what: String
         switch s.kind {
         case .unixDgram(let path, let mode, _): what = "unix-dgram  \(path)  mode 0\(String(mode, radix: 8))"
+        case .file(let f):
+            var parts = ["file  \(f.include.joined(separator: ", "))"]
+            if !f.exclude.isEmpty { parts.append("exclude \(f.exclude.joined(separator: ", "))") }
+            parts.append("start_at \(f.startAt.rawValue)")
+            parts.append("offsets \(f.statePath)")
+            what = parts.joined(separator: "  ")
         case .websocket(let r):
             let scheme = r.usesTLS ? "wss" : "ws"
             let auth = r.tokens.isEmpty ? "NO TOKENS (open to anyone who can connect)" : "\(r.tokens.count) token(s)"

@@ -40,6 +40,7 @@ struct RunCommand: AsyncParsableCommand {
             if let path = config {
                 cfg = try ConfigLoader.load(path: path)
             } else {
+                try? makeDirectories(Quickstart.dataDir + "/inbox")
                 cfg = try ConfigLoader.load(yaml: Quickstart.yaml(), file: "<quickstart>")
             }
         } catch {
@@ -114,6 +115,9 @@ enum Quickstart {
                 type: unix-dgram
                 path: \(dir)/log.sock
                 mode: "0666"
+              inbox:
+                type: file
+                include: ["\(dir)/inbox/*.log"]
               receiver:
                 type: websocket
                 listen: 127.0.0.1:7000
@@ -132,6 +136,7 @@ enum Quickstart {
             logferry quickstart is running (Ctrl-C stops it). Everything lives in \(dir)
 
               send a line:     logger -u \(dir)/log.sock -t hello "my first line"
+              tail a file:     echo "a line" >> \(dir)/inbox/app.log
               from Python:     logging.handlers.SysLogHandler(address="\(dir)/log.sock")
               from an edge:    a websocket destination with url ws://127.0.0.1:7000/v1/ingest
               documents land:  \(dir)/central/<host>/<program>.log   (e.g. cat \(dir)/central/*/hello.log)

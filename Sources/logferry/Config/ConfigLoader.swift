@@ -2,6 +2,7 @@ import Glibc
 import LogferryCore
 import LogferryDestinations
 import LogferryFormat
+import LogferrySources
 import LogferryTransport
 
 /// Reads a config file and its `include`d fragments into a `NodeConfig`, collecting every problem as
@@ -9,7 +10,7 @@ import LogferryTransport
 struct ConfigLoader {
     static let topLevelKeys = ["include", "node", "journal", "sources", "templates", "destinations"]
     static let sourceTypes = ["unix-dgram", "unix-stream", "file", "udp", "tcp", "websocket", "http"]
-    static let supportedSourceTypes = ["unix-dgram", "websocket"]
+    static let supportedSourceTypes = ["unix-dgram", "file", "websocket"]
     static let destinationTypes = ["websocket", "file", "store", "clickhouse", "stdout"]
     static let supportedDestinationTypes = ["websocket", "file", "stdout"]
 
@@ -174,6 +175,36 @@ struct ConfigLoader {
                 }
             }
             kind = .unixDgram(path: path, mode: mode, receiveBufferBytes: m.size("receive_buffer_bytes", d))
+        case "file":
+            m.rejectUnknown(
+                allowed: common + ["include", "exclude", "start_at", "poll_interval", "multiline", "multiline_start", "rotated_file_linger"], d)
+            guard let include = m.stringList("include", d) else {
+                m.missing("include", d, example: "[/var/log/app/*.log]")
+                return
+            }
+            let base = node.file.contains("/") ? String(node.file[..<node.file.lastIndex(of: "/")!]) : "."
+            func absolute(_ p: String) -> String { p.hasPrefix("/") ? p : base + "/" + p }
+            var start = FileTailConfiguration.StartAt.beginning
+            if let s = m.string("start_at", d) {
+                if let v = FileTailConfiguration.StartAt(rawValue: s) { start = v } else {
+                    d.error(m["start_at"]!, "start_at cannot be '\(s)'", fix: "use beginning or end")
+                }
+            }
+            var multiline: FileTailConfiguration.Multiline?
+            if let rule = m.string("multiline", d) {
+                if rule == "indented" { multiline = .init(rule: .indentedContinuation) } else {
+                    d.error(m["multiline"]!, "multiline cannot be '\(rule)'", fix: "use 'indented' (continuation lines start with whitespace) or multiline_start: REGEX")
+                }
+            }
+            if let pattern = m.string("multiline_start", d) { multiline = .init(rule: .startPattern(pattern)) }
+            var fc = FileTailConfiguration(
+                name: name, include: include.map(absolute), exclude: (m.stringList("exclude", d) ?? []).map { $0.contains("/") ? absolute($0) : $0 },
+                startAt: start, statePath: FileTailConfiguration.defaultStatePath(dataDir: config.node.dataDir, name: name),
+                maxLineBytes: maxBytes, multiline: multiline)
+            if let v = m.duration("poll_interval", d) { fc.pollInterval = v }
+            if let v = m.duration("rotated_file_linger", d) { fc.rotatedFileLinger = v }
+            for problem in fc.problems() { d.error(m.node, "source '\(name)': \(problem)", fix: "") }
+            kind = .file(fc)
         default:  // websocket
             m.rejectUnknown(allowed: common + ["listen", "path", "tokens", "tokens_file", "tls_cert", "tls_key", "tls_client_ca"], d)
             guard let listen = m.string("listen", d, required: true) else { return }

@@ -2,6 +2,7 @@ import Glibc
 import LogferryCore
 import LogferryDestinations
 import LogferryFormat
+import LogferrySources
 import LogferryTransport
 
 /// The whole resolved configuration of a node: the main file plus every `include`d fragment.
@@ -62,6 +63,8 @@ struct Origin: CustomStringConvertible {
 struct SourceConfig {
     enum Kind {
         case unixDgram(path: String, mode: mode_t, receiveBufferBytes: Int?)
+        /// Tailed files; the component's own configuration type.
+        case file(FileTailConfiguration)
         /// The receiver; its settings are the component's own configuration type.
         case websocket(ReceiverConfiguration)
     }
