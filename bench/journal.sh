@@ -55,12 +55,13 @@ printf '%-44s %12s %9.1f %9s %8s\n' "plain python write+fdatasync loop" "$plain_
 printf '%-44s %12s %9.1f %9s %8s\n' "plain python write loop (no fsync)" "$plain_nosync" \
     "$(echo "$plain_nosync * $SIZE / 1000000" | bc -l)" "-" "1.00"
 
-# label fsync count concurrency batch baseline
+# label fsync count concurrency batch baseline (append-test cycles batch sizes 1…batch)
 cases=(
     "never,1_appender,batch_1|never|200000|1|1|$plain_nosync"
+    "never,1_appender,batches_1-100|never|1000000|1|100|$plain_nosync"
     "always,1_appender,batch_1|always|3000|1|1|$plain_sync"
     "always,16_appenders,batch_1|always|40000|16|1|$plain_sync"
-    "interval_100ms,64_appenders,batch_32|interval|60000|64|32|$plain_sync"
+    "interval_100ms,64_appenders,batches_1-32|interval|60000|64|32|$plain_sync"
 )
 for c in "${cases[@]}"; do
     IFS='|' read -r label fsync count conc batch base <<<"$c"
@@ -70,3 +71,24 @@ for c in "${cases[@]}"; do
     printf '%-44s %12s %9.1f %9s %8.2f\n' "logferry ${label//_/ }" "$rate" \
         "$(echo "$rate * $SIZE / 1000000" | bc -l)" "$fsyncs" "$(echo "$rate / $base" | bc -l)"
 done
+
+# Recovery: a 1 GiB journal (16 segments of 64 MiB), then the time to open it (recovery verifies the newest
+# segment record by record, see docs/JOURNAL.md) and the time `journal verify` takes to check every CRC.
+if [[ "${SKIP_RECOVERY:-0}" != 1 ]]; then
+    rm -rf "$WORK/data"
+    "$LOGFERRY_BIN" journal append-test --data-dir "$WORK/data" --fsync never --count $(((1 << 30) / (SIZE + 28))) \
+        --batch 200 --payload-bytes $SIZE --segment-bytes $((64 << 20)) --quiet --no-check >/dev/null
+    size=$(du -sh "$WORK/data/journal" | cut -f1)
+    open_s=$(for _ in $(seq "$RUNS"); do
+        s=$(date +%s.%N)
+        "$LOGFERRY_BIN" journal append-test --data-dir "$WORK/data" --count 0 --no-check --quiet >/dev/null
+        echo "$(date +%s.%N) - $s" | bc -l
+    done | median)
+    verify_s=$(for _ in $(seq "$RUNS"); do
+        s=$(date +%s.%N)
+        "$LOGFERRY_BIN" journal verify --data-dir "$WORK/data" >/dev/null
+        echo "$(date +%s.%N) - $s" | bc -l
+    done | median)
+    printf 'recovery of a %s journal: open (process start + recovery + close) %.3f s; verify of every CRC %.2f s\n' \
+        "$size" "$open_s" "$verify_s"
+fi

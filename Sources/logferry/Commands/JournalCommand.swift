@@ -275,6 +275,9 @@ extension JournalCommand {
         @Flag(name: .long, help: "Print only the summary, not one line per durable record.")
         var quiet = false
 
+        @Flag(name: .long, help: "Skip reading every record back after opening (benches of recovery time).")
+        var noCheck = false
+
         static func payload(_ seq: UInt64, size: Int) -> [UInt8] {
             var bytes = Array("lf-append-test seq=\(seq) ".utf8)
             var x = seq &* 0x9E37_79B9_7F4A_7C15
@@ -309,7 +312,7 @@ extension JournalCommand {
             } catch {
                 throw RuntimeFailure(description: "cannot open the journal: \(error)")
             }
-            try await check(journal)
+            if !noCheck { try await check(journal) }
             let size = payloadBytes
             let quiet = self.quiet
             let start = ContinuousClock.now
