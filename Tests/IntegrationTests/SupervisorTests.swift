@@ -28,12 +28,13 @@ struct SupervisorTests {
 
     static let programs = ["alpha", "beta"]
     static let linesPerProgram = 20_000
-    /// The writers print `burst` lines, then sleep `pause` seconds: 20,000 lines in about 4 s per program, so a
-    /// 64 KB log generation lives about half a second. (Unpaced — 20,000 lines in ~0.1 s — a generation can be
-    /// created and renamed away between two scans of the source and is never seen under `*.log`; see the report
-    /// on issue 3.)
+    /// The writers print `burst` lines, then sleep `pause` seconds: 20,000 lines (260 KB) in about 8 s per program,
+    /// so a 64 KB log generation lives about 2 s. Unpaced (20,000 lines in ~0.1 s) a generation can be created and
+    /// renamed away between two looks of the source and is then never seen under `*.log`: its lines are lost
+    /// (known gap, reported on issue 3; including the rotated names avoids it but then keeps the partial tail of
+    /// a rotated file waiting for a newline that never comes).
     static let burst = 50
-    static let pause = 0.01
+    static let pause = 0.02
 
     struct Outcome {
         var counts: [String: [Int: Int]] = [:]  // program -> line number -> times stored
@@ -135,6 +136,8 @@ struct SupervisorTests {
                 startsecs=0
                 autorestart=false
                 redirect_stderr=true
+                stopsignal=KILL
+                stopwaitsecs=2
                 stdout_logfile=\(logs)/\(p).log
                 stdout_logfile_maxbytes=64KB
                 stdout_logfile_backups=\(backups)
@@ -166,9 +169,12 @@ struct SupervisorTests {
         #expect(nodeUp, "node did not start:\n\(node.log.suffix(2000))")
         guard nodeUp else { return nil }
 
-        let t0 = Date()
-        defer { print("TIMING end \(Date().timeIntervalSince(t0))") }
-        let sv = try Self.spawn(supervisord, ["-c", base + "/supervisord.conf"], output: base + "/supervisord.out")
+        // Through a tiny exec wrapper that clears the signal mask: a child spawned from a test thread (a Dispatch
+        // worker, which blocks most signals) inherits the blocked mask, and supervisord with SIGTERM blocked never
+        // shuts down (nor do its programs).
+        let unblock = "import os, signal, sys; signal.pthread_sigmask(signal.SIG_SETMASK, []); os.execv(sys.argv[1], sys.argv[1:])"
+        let sv = try Self.spawn(
+            python, ["-c", unblock, supervisord, "-c", base + "/supervisord.conf"], output: base + "/supervisord.out")
         defer { Self.stop(sv) }
 
         // Wait for both programs to finish writing, then for the node to store their last lines and go quiet.
@@ -178,7 +184,6 @@ struct SupervisorTests {
         }
         #expect(written, "the programs did not finish writing:\n\(Self.read(base + "/supervisord.log").suffix(2000))")
         guard written else { return nil }
-        print("TIMING written \(Date().timeIntervalSince(t0))")
         let storePath = base + "/store/apps.log"
         let stored = await eventually(timeout: 30, interval: 0.1) {
             let text = Self.read(storePath)
@@ -198,10 +203,8 @@ struct SupervisorTests {
             }
             return Date().timeIntervalSince(stableSince) >= 2
         }
-        print("TIMING quiet \(Date().timeIntervalSince(t0))")
         #expect(sv.isRunning, "supervisord exited early:\n\(Self.read(base + "/supervisord.log").suffix(2000))")
 
-        print("TIMING parse start \(Date().timeIntervalSince(t0))")
         var o = Outcome()
         o.nodeLog = node.log
         for line in Self.read(storePath).split(separator: "\n") {
@@ -226,7 +229,6 @@ struct SupervisorTests {
                 o.fragments.append(m)
             }
         }
-        print("TIMING parse end \(Date().timeIntervalSince(t0))")
         return o
     }
 
@@ -275,3 +277,4 @@ struct SupervisorTests {
         return out
     }
 }
+

@@ -18,12 +18,12 @@ struct CorruptionTests {
 
     /// A closed journal in `dir` holding `count` records of random sizes, with each record's payload and placement.
     private func buildJournal(
-        _ dir: String, count: Int, segmentBytes: Int, rng: inout ModelRandom
+        _ dir: String, count: Int, segmentBytes: Int, maxPayload: Int = 120, rng: inout ModelRandom
     ) async throws -> (payloads: [UInt64: [UInt8]], placements: [Placement]) {
         let journal = try await openJournal(testConfiguration(dir, segmentBytes: segmentBytes))
         var payloads: [UInt64: [UInt8]] = [:]
         for _ in 0..<count {
-            let p = (0..<(1 + rng.below(120))).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+            let p = (0..<(1 + rng.below(maxPayload))).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
             payloads[try await journal.append([p]).lowerBound] = p
         }
         await journal.close()
@@ -51,36 +51,55 @@ struct CorruptionTests {
     @Test func aSegmentCutAtEveryByteOffsetOpensAndKeepsEveryWholeRecord() async throws {
         try await withTemporaryDirectory { dir in
             var rng = ModelRandom(seed: 0xC07)
+            // Few, small records: every offset is still a different case (inside a header, inside a payload, on
+            // a boundary), and each case costs an open and a close with their fsyncs.
             let (payloads, placements) = try await buildJournal(
-                dir, count: 8, segmentBytes: 1 << 20, rng: &rng)
+                dir, count: 4, segmentBytes: 1 << 20, maxPayload: 40, rng: &rng)
             let segment = try #require(try segmentPaths(dir).first)
             let original = try fileBytes(segment)
-            let image = dir + "-cut"
-            for cut in 0...original.count {
-                try? FileManager.default.removeItem(atPath: image)
-                try FileManager.default.copyItem(atPath: dir, toPath: image)
-                let cutSegment = image + "/" + URL(fileURLWithPath: segment).lastPathComponent
-                try writeBytes(cutSegment, Array(original[0..<cut]))
-                let whole = placements.filter { $0.offset + $0.length <= cut }
-
-                // The read-only inspector sees the torn tail without touching it...
-                let verify = try JournalInspector(directory: image, tailSettleAttempts: 0).verify()
-                #expect(verify.records == whole.count, "cut at \(cut)")
-                let boundary = whole.last.map { $0.offset + $0.length } ?? 0
-                #expect(verify.damagedRegions.count == (cut == boundary ? 0 : 1), "cut at \(cut)")
-
-                // ...and the journal cuts it off, keeps every whole record, and goes on numbering.
-                let journal = try await openJournal(testConfiguration(image, segmentBytes: 1 << 20))
-                #expect(journal.recoveryReport.bytesCut == cut - boundary, "cut at \(cut)")
-                let records = try await readAll(journal)
-                #expect(records.map(\.seq) == whole.map(\.seq), "cut at \(cut)")
-                #expect(records.allSatisfy { payloads[$0.seq] == $0.payload }, "cut at \(cut)")
-                // Numbers already handed out are never reused (meta remembers them even when records are gone).
-                #expect(try await journal.append([[1]]).lowerBound == UInt64(placements.count + 1), "cut at \(cut)")
-                await journal.close()
+            let lanes = 4
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for lane in 0..<lanes {
+                    group.addTask {
+                        let image = dir + "-cut\(lane)"
+                        defer { try? FileManager.default.removeItem(atPath: image) }
+                        for cut in stride(from: lane, through: original.count, by: lanes) {
+                            try await self.cutAndRecover(
+                                dir, image: image, segment: segment, original: original, cut: cut,
+                                payloads: payloads, placements: placements)
+                        }
+                    }
+                }
+                try await group.waitForAll()
             }
-            try? FileManager.default.removeItem(atPath: image)
         }
+    }
+
+    private func cutAndRecover(
+        _ dir: String, image: String, segment: String, original: [UInt8], cut: Int, payloads: [UInt64: [UInt8]],
+        placements: [Placement]
+    ) async throws {
+        try? FileManager.default.removeItem(atPath: image)
+        try FileManager.default.copyItem(atPath: dir, toPath: image)
+        let cutSegment = image + "/" + URL(fileURLWithPath: segment).lastPathComponent
+        try writeBytes(cutSegment, Array(original[0..<cut]))
+        let whole = placements.filter { $0.offset + $0.length <= cut }
+
+        // The read-only inspector sees the torn tail without touching it...
+        let verify = try JournalInspector(directory: image, tailSettleAttempts: 0).verify()
+        #expect(verify.records == whole.count, "cut at \(cut)")
+        let boundary = whole.last.map { $0.offset + $0.length } ?? 0
+        #expect(verify.damagedRegions.count == (cut == boundary ? 0 : 1), "cut at \(cut)")
+
+        // ...and the journal cuts it off, keeps every whole record, and goes on numbering.
+        let journal = try await openJournal(testConfiguration(image, segmentBytes: 1 << 20))
+        #expect(journal.recoveryReport.bytesCut == cut - boundary, "cut at \(cut)")
+        let records = try await readAll(journal)
+        #expect(records.map(\.seq) == whole.map(\.seq), "cut at \(cut)")
+        #expect(records.allSatisfy { payloads[$0.seq] == $0.payload }, "cut at \(cut)")
+        // Numbers already handed out are never reused (meta remembers them even when records are gone).
+        #expect(try await journal.append([[1]]).lowerBound == UInt64(placements.count + 1), "cut at \(cut)")
+        await journal.close()
     }
 
     @Test func randomFlippedBytesNeverHandOutDamageAndKeepEveryIntactRecord() async throws {
