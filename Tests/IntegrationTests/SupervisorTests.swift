@@ -75,6 +75,15 @@ struct SupervisorTests {
             let doubled = counts.filter { $0.value > 1 }.keys.sorted()
             totalMissing += missing.count
             #expect(doubled.isEmpty, "\(p): \(doubled.count) lines stored twice, e.g. \(doubled.prefix(5))")
+            // Each run of lost lines is the unread tail of one generation of the log: one truncation of that file,
+            // which must have been announced.
+            var gaps = 0
+            for (i, n) in missing.enumerated() where i == 0 || missing[i - 1] != n - 1 { gaps += 1 }
+            let announced = o.truncations.filter {
+                (($0["sd"] as? [String: Any])?["truncated@32473"] as? [String: Any])?["file"] as? String == "\(p).log"
+                    || ((($0["sd"] as? [String: Any])?["truncated@32473"] as? [String: Any])?["file"] as? String)?.hasSuffix("/\(p).log") == true
+            }.count
+            #expect(gaps <= announced, "\(p): \(gaps) runs of lost lines but only \(announced) file-truncated events for its log")
         }
         // Lost lines must be announced by at least one file-truncated event. (The reported missing bytes are a lower
         // bound only: what was written after the source's last look and before the truncation is unknown to it.)

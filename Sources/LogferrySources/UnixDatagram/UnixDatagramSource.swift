@@ -125,6 +125,11 @@ public struct UnixDatagramSource: Source {
             if !buffer.push(batch) { counters.dropped.add(batch.count, ordering: .relaxed) }
         }
         logger.info("unix-dgram source listening", metadata: ["source": "\(name)", "path": "\(config.path)"])
+        if let qlen = Self.maxDatagramQueueLength(), qlen < Self.recommendedQueueLength {
+            logger.warning(
+                "net.unix.max_dgram_qlen is \(qlen): a sender on a non-blocking socket (nginx) loses messages when more than \(qlen) wait in the queue; raise it: sysctl -w net.unix.max_dgram_qlen=\(Self.recommendedQueueLength)",
+                metadata: ["source": "\(name)"])
+        }
         let thread = startThread { reader.loop(stop: stop) }
         defer {
             stop.store(true, ordering: .relaxed)
@@ -140,6 +145,16 @@ public struct UnixDatagramSource: Source {
     /// Messages per journal append at most; while one append waits for its fsync, the next batch gathers.
     static let maxJournalBatch = 16384
     static let batchSize = 64
+
+    /// Below this many queued datagrams, bursts from non-blocking senders are likely to be dropped by the kernel.
+    static let recommendedQueueLength = 1024
+
+    /// The kernel's per-socket queue limit for unix datagram sockets (`net.unix.max_dgram_qlen`; Debian's
+    /// default is 10). Fixed when the socket is created. Nil when /proc is not readable.
+    static func maxDatagramQueueLength() -> Int? {
+        guard let text = try? readSmallFile("/proc/sys/net/unix/max_dgram_qlen") else { return nil }
+        return Int(text.filter { $0.isNumber })
+    }
 }
 
 /// The blocking read loop: poll with a short timeout (so a stop request is seen), then drain with recvmmsg.
