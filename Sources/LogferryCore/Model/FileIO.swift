@@ -90,3 +90,16 @@ public func makeDirectories(_ path: String, mode: mode_t = 0o755) throws {
         }
     }
 }
+
+/// Writes all of `bytes` to `fd`, retrying short writes and EINTR.
+public func writeAll(_ fd: Int32, _ bytes: [UInt8], path: String = "stdout") throws {
+    var off = 0
+    while off < bytes.count {
+        let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + off, $0.count - off) }
+        if n < 0 {
+            if errno == EINTR { continue }
+            throw CoreIOError(operation: "write", path: path, errno: errno)
+        }
+        off += n
+    }
+}

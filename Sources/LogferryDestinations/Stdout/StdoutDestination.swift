@@ -44,21 +44,9 @@ public struct StdoutDestination: Sendable {
                     logger.warning("skipping undecodable journal record", metadata: ["seq": "\(r.seq)"])
                 }
             }
-            if !out.isEmpty { try writeAll(1, out) }
+            if !out.isEmpty { try writeAll(1, out, path: "stdout") }
             position = batch.last!.seq
             try await spool.commit(cursor: cursorName, through: position, state: [])
         }
-    }
-}
-
-func writeAll(_ fd: Int32, _ bytes: [UInt8]) throws {
-    var off = 0
-    while off < bytes.count {
-        let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + off, $0.count - off) }
-        if n < 0 {
-            if errno == EINTR { continue }
-            throw CoreIOError(operation: "write", path: "stdout", errno: errno)
-        }
-        off += n
     }
 }

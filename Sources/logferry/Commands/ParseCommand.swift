@@ -84,7 +84,7 @@ struct ParseCommand: ParsableCommand {
                 out.append(0x0A)
             }
             if out.count > 1 << 16 {
-                try writeAll(1, out)
+                try writeAll(1, out, path: "stdout")
                 out.removeAll(keepingCapacity: true)
             }
         }
@@ -96,18 +96,6 @@ struct ParseCommand: ParsableCommand {
             try emit(splitter.feed(buf[0..<n]))
         }
         try emit(splitter.finish())
-        try writeAll(1, out)
-    }
-}
-
-func writeAll(_ fd: Int32, _ bytes: [UInt8]) throws {
-    var off = 0
-    while off < bytes.count {
-        let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + off, $0.count - off) }
-        if n < 0 {
-            if errno == EINTR { continue }
-            throw RuntimeFailure(description: "write to stdout: \(String(cString: strerror(errno)))")
-        }
-        off += n
+        try writeAll(1, out, path: "stdout")
     }
 }
