@@ -9,7 +9,7 @@ final class BoundedMessageBuffer: Sendable {
     private struct State {
         var messages: [RawMessage] = []
         var finished = false
-        var waiter: CheckedContinuation<Void, Never>?
+        var consumer = WaiterSlot()
     }
     private let state = Mutex(State())
     let capacity: Int
@@ -18,25 +18,20 @@ final class BoundedMessageBuffer: Sendable {
 
     /// Appends `batch` if it fits; returns false (and keeps nothing) when it does not.
     func push(_ batch: [RawMessage]) -> Bool {
-        let (accepted, waiter) = state.withLock { s -> (Bool, CheckedContinuation<Void, Never>?) in
+        let (accepted, waiter) = state.withLock { s -> (Bool, Waiter?) in
             guard s.messages.count + batch.count <= capacity else { return (false, nil) }
             s.messages.append(contentsOf: batch)
-            let w = s.waiter
-            s.waiter = nil
-            return (true, w)
+            return (true, s.consumer.take())
         }
         waiter?.resume()
         return accepted
     }
 
     func finish() {
-        let w = state.withLock { s in
+        state.withLock { s in
             s.finished = true
-            let w = s.waiter
-            s.waiter = nil
-            return w
-        }
-        w?.resume()
+            return s.consumer.take()
+        }.resume()
     }
 
     /// Waits for messages and takes up to `max` of them; nil once finished and drained, or when cancelled.
@@ -54,18 +49,7 @@ final class BoundedMessageBuffer: Sendable {
             }
             if let taken { return taken.isEmpty ? nil : taken }
             if Task.isCancelled { return nil }
-            await withTaskCancellationHandler {
-                await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
-                    let ready = state.withLock { s -> Bool in
-                        if !s.messages.isEmpty || s.finished || Task.isCancelled { return true }
-                        s.waiter = c
-                        return false
-                    }
-                    if ready { c.resume() }
-                }
-            } onCancel: {
-                finish()
-            }
+            await suspend(until: { !$0.messages.isEmpty || $0.finished }, in: state, slot: \.consumer)
         }
     }
 }

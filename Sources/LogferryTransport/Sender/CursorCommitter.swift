@@ -9,7 +9,7 @@ final class CursorCommitter: Sendable {
     private struct State {
         var target: UInt64
         var committed: UInt64
-        var waiter: CheckedContinuation<Void, Never>?
+        var waiter = WaiterSlot()
     }
 
     private let spool: any Spool
@@ -31,12 +31,10 @@ final class CursorCommitter: Sendable {
 
     /// Everything through `seq` is delivered.
     func advance(to seq: UInt64) {
-        let w: CheckedContinuation<Void, Never>? = state.withLock { s in
+        let w: Waiter? = state.withLock { s in
             guard seq > s.target else { return nil }
             s.target = seq
-            let w = s.waiter
-            s.waiter = nil
-            return w
+            return s.waiter.take()
         }
         w?.resume()
     }
@@ -69,21 +67,6 @@ final class CursorCommitter: Sendable {
     }
 
     private func waitForWork() async {
-        await withTaskCancellationHandler {
-            await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
-                let ready = state.withLock { s -> Bool in
-                    if s.target > s.committed || Task.isCancelled { return true }
-                    s.waiter = c
-                    return false
-                }
-                if ready { c.resume() }
-            }
-        } onCancel: {
-            state.withLock { s in
-                let w = s.waiter
-                s.waiter = nil
-                return w
-            }?.resume()
-        }
+        await suspend(until: { $0.target > $0.committed }, in: state, slot: \.waiter)
     }
 }

@@ -1,10 +1,11 @@
+import LogferryCore
 import Synchronization
 
 /// The window of one connection, shared by its writer (sends, waits for room) and its reader (acks).
 final class SenderLink: Sendable {
     private struct State {
         var window: SenderWindow
-        var waiter: CheckedContinuation<Void, Never>?
+        var waiter = WaiterSlot()
         /// The journal seqs of each batch in flight, kept only when receipts are (batch number -> seqs).
         var seqs: [UInt64: [UInt64]] = [:]
     }
@@ -39,18 +40,16 @@ final class SenderLink: Sendable {
 
     func acked(_ ack: Ack) throws(SenderWindow.AckError) -> UInt64 {
         let (result, waiter) = state.withLock {
-            s -> (Result<UInt64, SenderWindow.AckError>, CheckedContinuation<Void, Never>?) in
+            s -> (Result<UInt64, SenderWindow.AckError>, Waiter) in
             let r: Result<UInt64, SenderWindow.AckError>
             do throws(SenderWindow.AckError) {
                 r = .success(try s.window.acked(ack))
             } catch {
                 r = .failure(error)
             }
-            let w = s.waiter
-            s.waiter = nil
-            return (r, w)
+            return (r, s.waiter.take())
         }
-        waiter?.resume()
+        waiter.resume()
         return try result.get()
     }
 
@@ -61,22 +60,7 @@ final class SenderLink: Sendable {
     private func wait(_ condition: @Sendable (SenderWindow) -> Bool) async throws {
         while !state.withLock({ condition($0.window) }) {
             try Task.checkCancellation()
-            await withTaskCancellationHandler {
-                await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
-                    let ready = state.withLock { s -> Bool in
-                        if condition(s.window) || Task.isCancelled { return true }
-                        s.waiter = c
-                        return false
-                    }
-                    if ready { c.resume() }
-                }
-            } onCancel: {
-                state.withLock { s in
-                    let w = s.waiter
-                    s.waiter = nil
-                    return w
-                }?.resume()
-            }
+            await suspend(until: { condition($0.window) }, in: state, slot: \.waiter)
         }
     }
 }

@@ -1,3 +1,4 @@
+import LogferryCore
 import Synchronization
 
 /// A FIFO between one producer and one consumer with a bound: `push` waits while it is full (so a fast peer
@@ -7,12 +8,12 @@ final class AsyncBoundedQueue<Element: Sendable>: Sendable {
     private struct State {
         var items: [Element] = []
         var closed = false
-        var consumer: CheckedContinuation<Void, Never>?
-        var producer: CheckedContinuation<Void, Never>?
+        var consumer = WaiterSlot()
+        var producer = WaiterSlot()
     }
 
-    private enum PushStep { case pushed(CheckedContinuation<Void, Never>?), closed, full }
-    private enum TakeStep { case items([Element], CheckedContinuation<Void, Never>?), done, empty }
+    private enum PushStep { case pushed(Waiter), closed, full }
+    private enum TakeStep { case items([Element], Waiter), done, empty }
 
     private let capacity: Int
     private let state = Mutex(State())
@@ -30,34 +31,17 @@ final class AsyncBoundedQueue<Element: Sendable>: Sendable {
                 if s.closed { return .closed }
                 if s.items.count >= capacity { return .full }
                 s.items.append(element)
-                let c = s.consumer
-                s.consumer = nil
-                return .pushed(c)
+                return .pushed(s.consumer.take())
             }
             switch step {
-            case .pushed(let c):
-                c?.resume()
+            case .pushed(let consumer):
+                consumer.resume()
                 return true
             case .closed:
                 return false
             case .full:
                 if Task.isCancelled { return false }
-                await withTaskCancellationHandler {
-                    await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
-                        let ready = state.withLock { s -> Bool in
-                            if s.closed || s.items.count < capacity || Task.isCancelled { return true }
-                            s.producer = c
-                            return false
-                        }
-                        if ready { c.resume() }
-                    }
-                } onCancel: {
-                    state.withLock { s in
-                        let c = s.producer
-                        s.producer = nil
-                        return c
-                    }?.resume()
-                }
+                await suspend(until: { $0.closed || $0.items.count < capacity }, in: state, slot: \.producer)
             }
         }
     }
@@ -69,36 +53,19 @@ final class AsyncBoundedQueue<Element: Sendable>: Sendable {
                 if !s.items.isEmpty {
                     let items = s.items
                     s.items.removeAll(keepingCapacity: true)
-                    let c = s.producer
-                    s.producer = nil
-                    return .items(items, c)
+                    return .items(items, s.producer.take())
                 }
                 return s.closed ? .done : .empty
             }
             switch step {
-            case .items(let items, let c):
-                c?.resume()
+            case .items(let items, let producer):
+                producer.resume()
                 return items
             case .done:
                 return nil
             case .empty:
                 if Task.isCancelled { return nil }
-                await withTaskCancellationHandler {
-                    await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
-                        let ready = state.withLock { s -> Bool in
-                            if s.closed || !s.items.isEmpty || Task.isCancelled { return true }
-                            s.consumer = c
-                            return false
-                        }
-                        if ready { c.resume() }
-                    }
-                } onCancel: {
-                    state.withLock { s in
-                        let c = s.consumer
-                        s.consumer = nil
-                        return c
-                    }?.resume()
-                }
+                await suspend(until: { $0.closed || !$0.items.isEmpty }, in: state, slot: \.consumer)
             }
         }
     }
@@ -107,12 +74,9 @@ final class AsyncBoundedQueue<Element: Sendable>: Sendable {
     func close() {
         let (a, b) = state.withLock { s in
             s.closed = true
-            let r = (s.consumer, s.producer)
-            s.consumer = nil
-            s.producer = nil
-            return r
+            return (s.consumer.take(), s.producer.take())
         }
-        a?.resume()
-        b?.resume()
+        a.resume()
+        b.resume()
     }
 }
