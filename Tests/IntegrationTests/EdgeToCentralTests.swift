@@ -60,20 +60,6 @@ struct EdgeToCentralTests {
         return Node(dir: dir, configPath: dir + "/logferry.yaml")
     }
 
-    /// Every stored document under `dir/store`, parsed.
-    func storedDocuments(_ central: Node) -> [[String: Any]] {
-        let store = central.dir + "/store"
-        guard let e = FileManager.default.enumerator(atPath: store) else { return [] }
-        var docs: [[String: Any]] = []
-        for case let rel as String in e where rel.hasSuffix(".log") {
-            guard let text = try? String(contentsOfFile: store + "/" + rel, encoding: .utf8) else { continue }
-            for line in text.split(separator: "\n") {
-                if let obj = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] { docs.append(obj) }
-                else { docs.append(["_unparseable": String(line)]) }
-            }
-        }
-        return docs
-    }
 
     func sendWithLogger(socket: String, prefix: String, count: Int) throws {
         let lines = (0..<count).map { String(format: "%@-%06d", prefix, $0) }.joined(separator: "\n") + "\n"
@@ -98,7 +84,7 @@ struct EdgeToCentralTests {
 
     /// Checks the store holds exactly `expected` (message bodies), each once, with unique IDs.
     func checkExactlyOnce(_ central: Node, expected: Set<String>, file: String = #filePath) {
-        let docs = storedDocuments(central)
+        let docs = storedDocuments(under: central.dir + "/store")
         var seen: [String: Int] = [:]
         var ids = Set<String>()
         var duplicateIDs = 0
@@ -142,8 +128,8 @@ struct EdgeToCentralTests {
         try sendWithPython(socket: socket, prefix: "p1-python", count: 5000)
         var expected = Set((0..<5000).map { String(format: "p1-logger-%06d", $0) })
         expected.formUnion((0..<5000).map { String(format: "p1-python-%06d", $0) })
-        let arrived = await eventually(timeout: 90, interval: 0.2) { storedDocuments(central).count >= expected.count }
-        #expect(arrived, "only \(storedDocuments(central).count) of \(expected.count) arrived.\nedge log:\n\(edgeProc.log.suffix(2000))\ncentral log:\n\(centralProc.log.suffix(2000))")
+        let arrived = await eventually(timeout: 90, interval: 0.2) { storedDocuments(under: central.dir + "/store").count >= expected.count }
+        #expect(arrived, "only \(storedDocuments(under: central.dir + "/store").count) of \(expected.count) arrived.\nedge log:\n\(edgeProc.log.suffix(2000))\ncentral log:\n\(centralProc.log.suffix(2000))")
         checkExactlyOnce(central, expected: expected)
 
         // Phase 2: a paced stream; SIGKILL the central while it flows, restart it, everything once.
@@ -151,7 +137,7 @@ struct EdgeToCentralTests {
             try? sendWithPython(socket: socket, prefix: "p2-python", count: 4000, pause: 0.0005)
         }
         sender.start()
-        let midStream = await eventually(timeout: 30, interval: 0.01) { storedDocuments(central).count >= expected.count + 500 }
+        let midStream = await eventually(timeout: 30, interval: 0.01) { storedDocuments(under: central.dir + "/store").count >= expected.count + 500 }
         #expect(midStream)
         centralProc.kill9()
         try sendWithLogger(socket: socket, prefix: "p2-logger", count: 3000)
@@ -159,8 +145,8 @@ struct EdgeToCentralTests {
         #expect(await eventually(timeout: 60) { sender.isFinished })
         expected.formUnion((0..<4000).map { String(format: "p2-python-%06d", $0) })
         expected.formUnion((0..<3000).map { String(format: "p2-logger-%06d", $0) })
-        let all = await eventually(timeout: 120, interval: 0.2) { storedDocuments(central).count >= expected.count }
-        #expect(all, "only \(storedDocuments(central).count) of \(expected.count) arrived after the restart.\nedge log:\n\(edgeProc.log.suffix(3000))\ncentral log:\n\(centralProc.log.suffix(3000))")
+        let all = await eventually(timeout: 120, interval: 0.2) { storedDocuments(under: central.dir + "/store").count >= expected.count }
+        #expect(all, "only \(storedDocuments(under: central.dir + "/store").count) of \(expected.count) arrived after the restart.\nedge log:\n\(edgeProc.log.suffix(3000))\ncentral log:\n\(centralProc.log.suffix(3000))")
         // Give a straggling duplicate a moment to show up before counting.
         try await Task.sleep(for: .milliseconds(500))
         checkExactlyOnce(central, expected: expected)

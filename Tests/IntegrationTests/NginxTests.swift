@@ -107,10 +107,10 @@ struct NginxTests {
         let check = try runTool(nginx, ["-t", "-p", base, "-c", base + "/nginx.conf", "-e", base + "/nginx-startup.log"])
         #expect(check.code == 0, "nginx -t rejected the generated config:\n\(check.err)")
         guard check.code == 0 else { return }
-        let master = try Self.spawn(nginx, ["-p", base, "-c", base + "/nginx.conf", "-e", base + "/nginx-startup.log"], output: base + "/nginx.out")
-        defer { Self.stopNginx(master, pidFile: base + "/nginx.pid") }
-        let listening = await eventually(timeout: 20) { Self.canConnect(port: port) }
-        #expect(listening, "nginx never listened on \(port):\n\(Self.read(base + "/nginx.out"))\n\(Self.read(base + "/nginx-error.log"))")
+        let master = try spawnLogged(nginx, ["-p", base, "-c", base + "/nginx.conf", "-e", base + "/nginx-startup.log"], output: base + "/nginx.out")
+        defer { stopProcessTree(master, timeout: 10) }  // nginx's master stops its workers on SIGTERM
+        let listening = await eventually(timeout: 20) { canConnect(port: port) }
+        #expect(listening, "nginx never listened on \(port):\n\(readText(base + "/nginx.out"))\n\(readText(base + "/nginx-error.log"))")
         guard listening else { return }
 
         // The client: one Python process, sequential requests, prints the status of each.
@@ -124,7 +124,7 @@ struct NginxTests {
                 except urllib.error.HTTPError as e:
                     e.read(); print(e.code)
             """
-        let (code, output) = try await Self.runToExit(
+        let (code, output) = try await runToExit(
             python, ["-c", client, String(port)] + plan.map(\.path), output: base + "/client.out", timeout: 60)
         #expect(code == 0, "the HTTP client failed:\n\(output.suffix(2000))")
         let statuses = output.split(separator: "\n").map(String.init)
@@ -136,17 +136,17 @@ struct NginxTests {
         let errorFile = base + "/store/nginx_error.log"
         let missingPaths = plan.filter { !$0.found }.map(\.path)
         let arrived = await eventually(timeout: 30, interval: 0.1) {
-            Self.documents(accessFile).count >= Self.requests
-                && Self.errorEvents(Self.documents(errorFile)).count >= missingPaths.count
+            storedDocuments(file: accessFile).count >= Self.requests
+                && Self.errorEvents(storedDocuments(file: errorFile)).count >= missingPaths.count
         }
         #expect(
             arrived,
-            "only \(Self.documents(accessFile).count) of \(Self.requests) access events and \(Self.errorEvents(Self.documents(errorFile)).count) of \(missingPaths.count) error events arrived:\n\(node.log.suffix(3000))"
+            "only \(storedDocuments(file: accessFile).count) of \(Self.requests) access events and \(Self.errorEvents(storedDocuments(file: errorFile)).count) of \(missingPaths.count) error events arrived:\n\(node.log.suffix(3000))"
         )
         // A straggling duplicate would show up after the last expected event: give it a moment.
         try await Task.sleep(for: .milliseconds(500))
 
-        let access = Self.documents(accessFile)
+        let access = storedDocuments(file: accessFile)
         #expect(access.count == Self.requests, "stored \(access.count) access events for \(Self.requests) requests")
         var paths: [String: Int] = [:]
         var statusCounts: [Int: Int] = [:]
@@ -176,7 +176,7 @@ struct NginxTests {
         #expect(statusCounts == [200: Self.requests - missingPaths.count, 404: missingPaths.count], "statuses: \(statusCounts)")
 
         // Every missing file gave an error-log event: nginx's `open() "..." failed (2: No such file or directory)`.
-        let errors = Self.errorEvents(Self.documents(errorFile))
+        let errors = Self.errorEvents(storedDocuments(file: errorFile))
         for path in missingPaths {
             #expect(
                 errors.contains { ($0["message"] as? String ?? "").contains(path) },
@@ -185,7 +185,7 @@ struct NginxTests {
         for e in errors {
             #expect(e["program"] as? String == "nginx", "error event program: \(e)")
         }
-        #expect(master.isRunning, "nginx died during the test:\n\(Self.read(base + "/nginx-error.log"))")
+        #expect(master.isRunning, "nginx died during the test:\n\(readText(base + "/nginx-error.log"))")
     }
 
     // MARK: Helpers
@@ -207,82 +207,10 @@ struct NginxTests {
         return raw.contains("\"\(key)\":\(value)") ? value : nil
     }
 
-    /// The stored documents, each with its line under `_raw`.
-    static func documents(_ path: String) -> [[String: Any]] {
-        read(path).split(separator: "\n").map {
-            var d = (try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]) ?? ["_unparseable": String($0)]
-            d["_raw"] = String($0)
-            return d
-        }
-    }
 
-    static func read(_ path: String) -> String { (try? String(contentsOfFile: path, encoding: .utf8)) ?? "" }
 
-    /// Starts a program with stdout and stderr in a file; the caller stops it.
-    static func spawn(_ path: String, _ arguments: [String], output: String) throws -> Process {
-        _ = FileManager.default.createFile(atPath: output, contents: nil)
-        let log = try FileHandle(forWritingTo: URL(fileURLWithPath: output))
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: path)
-        p.arguments = arguments
-        p.standardOutput = log
-        p.standardError = log
-        p.standardInput = FileHandle.nullDevice
-        try p.run()
-        try? log.close()
-        return p
-    }
 
-    /// Runs a program to its exit, polling without blocking a thread; returns its exit code and output.
-    static func runToExit(_ path: String, _ arguments: [String], output: String, timeout: Double) async throws -> (Int32, String) {
-        let p = try spawn(path, arguments, output: output)
-        let finished = await eventually(timeout: timeout, interval: 0.05) { !p.isRunning }
-        if !finished {
-            kill(p.processIdentifier, SIGKILL)
-            _ = await eventually(timeout: 5) { !p.isRunning }
-        }
-        return (finished ? p.terminationStatus : -1, read(output) + (finished ? "" : "\n(timed out after \(timeout) s)"))
-    }
 
-    /// SIGTERM to the master (fast shutdown: it stops its workers), SIGKILL if it lingers; then SIGKILL any worker
-    /// left behind (looked up by parent pid before the master went away).
-    static func stopNginx(_ master: Process, pidFile: String) {
-        let pid = master.processIdentifier
-        let workers = childPIDs(of: pid)
-        if master.isRunning { kill(pid, SIGTERM) }
-        let deadline = Date().addingTimeInterval(10)
-        while master.isRunning && Date() < deadline { usleep(20_000) }
-        if master.isRunning { kill(pid, SIGKILL) }
-        master.waitUntilExit()
-        for w in workers where kill(w, 0) == 0 { kill(w, SIGKILL) }
-    }
 
-    /// Direct children of `pid`, from /proc (nginx workers).
-    static func childPIDs(of pid: Int32) -> [Int32] {
-        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return [] }
-        var out: [Int32] = []
-        for e in entries {
-            guard let child = Int32(e), let stat = try? String(contentsOfFile: "/proc/\(e)/stat", encoding: .utf8),
-                let close = stat.lastIndex(of: ")")
-            else { continue }
-            let fields = stat[stat.index(after: close)...].split(separator: " ")
-            if fields.count > 1, Int32(fields[1]) == pid { out.append(child) }
-        }
-        return out
-    }
 
-    /// Whether something accepts TCP connections on 127.0.0.1:port right now.
-    static func canConnect(port: Int) -> Bool {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { return false }
-        defer { close(fd) }
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        addr.sin_port = in_port_t(UInt16(port).bigEndian)
-        let r = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        return r == 0
-    }
 }

@@ -52,23 +52,23 @@ struct PythonSenderTests {
         try config.write(toFile: base + "/logferry.yaml", atomically: true, encoding: .utf8)
         let receiver = try LogferryProcess(arguments: ["run", "--config", base + "/logferry.yaml"], logPath: base + "/log")
         defer { receiver.terminate() }
-        let listening = await eventually(timeout: 30) { Self.canConnect(port: port) }
+        let listening = await eventually(timeout: 30) { canConnect(port: port) }
         #expect(listening, "receiver never listened:\n\(receiver.log.suffix(2000))")
         guard listening else { return }
 
-        let (code, output) = try await Self.runScript(
+        let (code, output) = try await runToExit(
             python,
             [Self.script, "--url", "ws://127.0.0.1:\(port)/v1/ingest", "--token", "py-token", "--count", "\(Self.count)"],
-            logPath: base + "/python.log", timeout: 120)
+            output: base + "/python.log", timeout: 120)
         #expect(code == 0, "ws_sender.py failed (\(code)):\n\(output)\nreceiver log:\n\(receiver.log.suffix(3000))")
         #expect(output.contains("\nok\n") || output.hasPrefix("ok\n"), "script did not finish:\n\(output)")
 
         let file = base + "/store/py-host/pysender.log"
-        let stored = await eventually(timeout: 30, interval: 0.1) { Self.documents(file).count >= Self.count }
-        #expect(stored, "only \(Self.documents(file).count) of \(Self.count) stored:\n\(receiver.log.suffix(3000))")
+        let stored = await eventually(timeout: 30, interval: 0.1) { storedDocuments(file: file).count >= Self.count }
+        #expect(stored, "only \(storedDocuments(file: file).count) of \(Self.count) stored:\n\(receiver.log.suffix(3000))")
         // A straggling duplicate would show up after the last expected line: give it a moment.
         try await Task.sleep(for: .milliseconds(500))
-        let docs = Self.documents(file)
+        let docs = storedDocuments(file: file)
         #expect(docs.count == Self.count, "stored \(docs.count) documents, expected \(Self.count)")
         var seen: [String: Int] = [:]
         var ids = Set<String>()
@@ -95,50 +95,6 @@ struct PythonSenderTests {
 
     // MARK: Helpers
 
-    static func documents(_ path: String) -> [[String: Any]] {
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return [] }
-        return text.split(separator: "\n").map {
-            (try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]) ?? ["_unparseable": String($0)]
-        }
-    }
 
-    /// Runs a program with its output in a file, polling (not blocking a thread) until it exits or times out.
-    static func runScript(_ path: String, _ arguments: [String], logPath: String, timeout: Double) async throws
-        -> (Int32, String)
-    {
-        FileManager.default.createFile(atPath: logPath, contents: nil)
-        let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
-        defer { try? log.close() }
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: path)
-        p.arguments = arguments
-        p.standardOutput = log
-        p.standardError = log
-        p.standardInput = FileHandle.nullDevice
-        try p.run()
-        let finished = await eventually(timeout: timeout, interval: 0.05) { !p.isRunning }
-        if !finished {
-            p.terminate()
-            _ = await eventually(timeout: 5) { !p.isRunning }
-        }
-        let output = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
-        return (finished ? p.terminationStatus : -1, finished ? output : output + "\n(timed out after \(timeout) s)")
-    }
 
-    /// Whether something accepts TCP connections on 127.0.0.1:port right now.
-    static func canConnect(port: Int) -> Bool {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { return false }
-        defer { close(fd) }
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        addr.sin_port = in_port_t(UInt16(port).bigEndian)
-        let r = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-            }
-        }
-        return r == 0
-    }
 }

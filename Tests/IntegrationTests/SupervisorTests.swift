@@ -182,20 +182,20 @@ struct SupervisorTests {
         // worker, which blocks most signals) inherits the blocked mask, and supervisord with SIGTERM blocked never
         // shuts down (nor do its programs).
         let unblock = "import os, signal, sys; signal.pthread_sigmask(signal.SIG_SETMASK, []); os.execv(sys.argv[1], sys.argv[1:])"
-        let sv = try Self.spawn(
+        let sv = try spawnLogged(
             python, ["-c", unblock, supervisord, "-c", base + "/supervisord.conf"], output: base + "/supervisord.out")
-        defer { Self.stop(sv) }
+        defer { stopProcessTree(sv, timeout: 15) }  // supervisord stops its programs on SIGTERM
 
         // Wait for both programs to finish writing, then for the node to store their last lines and go quiet.
         let lastLines = Self.programs.map { String(format: "%@-%06d", $0, Self.linesPerProgram - 1) }
         let written = await eventually(timeout: 40, interval: 0.1) {
             Self.programs.allSatisfy { FileManager.default.fileExists(atPath: base + "/\($0).done") }
         }
-        #expect(written, "the programs did not finish writing:\n\(Self.read(base + "/supervisord.log").suffix(2000))")
+        #expect(written, "the programs did not finish writing:\n\(readText(base + "/supervisord.log").suffix(2000))")
         guard written else { return nil }
         let storePath = base + "/store/apps.log"
         let stored = await eventually(timeout: 30, interval: 0.1) {
-            let text = Self.read(storePath)
+            let text = readText(storePath)
             return lastLines.allSatisfy { text.contains("\"message\":\"\($0)\"") }
         }
         // With backups=0 the last line can (rarely) be truncated away: supervisor truncates right after a write
@@ -205,18 +205,18 @@ struct SupervisorTests {
         var size = -1
         var stableSince = Date()
         _ = await eventually(timeout: 20, interval: 0.1) {
-            let now = Self.read(storePath).utf8.count
+            let now = readText(storePath).utf8.count
             if now != size {
                 size = now
                 stableSince = Date()
             }
             return Date().timeIntervalSince(stableSince) >= 2
         }
-        #expect(sv.isRunning, "supervisord exited early:\n\(Self.read(base + "/supervisord.log").suffix(2000))")
+        #expect(sv.isRunning, "supervisord exited early:\n\(readText(base + "/supervisord.log").suffix(2000))")
 
         var o = Outcome()
         o.nodeLog = node.log
-        for line in Self.read(storePath).split(separator: "\n") {
+        for line in readText(storePath).split(separator: "\n") {
             guard let d = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else {
                 o.fragments.append("unparseable: " + line)
                 continue
@@ -243,47 +243,8 @@ struct SupervisorTests {
 
     // MARK: Helpers
 
-    static func read(_ path: String) -> String { (try? String(contentsOfFile: path, encoding: .utf8)) ?? "" }
 
-    /// Starts a program with stdout and stderr in a file; the caller stops it.
-    static func spawn(_ path: String, _ arguments: [String], output: String) throws -> Process {
-        _ = FileManager.default.createFile(atPath: output, contents: nil)
-        let log = try FileHandle(forWritingTo: URL(fileURLWithPath: output))
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: path)
-        p.arguments = arguments
-        p.standardOutput = log
-        p.standardError = log
-        p.standardInput = FileHandle.nullDevice
-        try p.run()
-        try? log.close()
-        return p
-    }
 
-    /// SIGTERM to supervisord (it stops its programs), SIGKILL if it lingers, then SIGKILL any program left behind.
-    static func stop(_ sv: Process) {
-        let pid = sv.processIdentifier
-        let children = childPIDs(of: pid)
-        if sv.isRunning { kill(pid, SIGTERM) }
-        let deadline = Date().addingTimeInterval(15)
-        while sv.isRunning && Date() < deadline { usleep(20_000) }
-        if sv.isRunning { kill(pid, SIGKILL) }
-        sv.waitUntilExit()
-        for c in children where kill(c, 0) == 0 { kill(c, SIGKILL) }
-    }
 
-    /// Direct children of `pid`, from /proc.
-    static func childPIDs(of pid: Int32) -> [Int32] {
-        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return [] }
-        var out: [Int32] = []
-        for e in entries {
-            guard let child = Int32(e), let stat = try? String(contentsOfFile: "/proc/\(e)/stat", encoding: .utf8),
-                let close = stat.lastIndex(of: ")")
-            else { continue }
-            let fields = stat[stat.index(after: close)...].split(separator: " ")
-            if fields.count > 1, Int32(fields[1]) == pid { out.append(child) }
-        }
-        return out
-    }
 }
 
