@@ -48,7 +48,7 @@ struct JournalCrashTests {
         let base = try makeTempDirectory("jcrash")
         defer { try? FileManager.default.removeItem(atPath: base) }
         let seed = UInt64.random(in: 1...UInt64.max)
-        var rng = CrashTestRandom(seed: seed)
+        var rng = SplitMix64(seed: seed)
         let started = Date()
         var promised: UInt64 = 0  // highest sequence any child reported durable
         var kills = 0
@@ -102,15 +102,3 @@ struct JournalCrashTests {
     }
 }
 
-/// A small seeded generator, so a failing run can be repeated from the seed in its message.
-struct CrashTestRandom: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1330_11EB
-        return z ^ (z >> 31)
-    }
-}

@@ -114,7 +114,7 @@ import Testing
         let oldLine = "{\"_id\":\"old\",\"message\":\"from before\"}\n"
         try appendBytes(oldLine, to: dir.path + "/h3/p1.log")
 
-        var rng = SeededGenerator(seed: seed)
+        var rng = SplitMix64(seed: seed)
         var crashes = 0
         var cut = 0
         var drained = false

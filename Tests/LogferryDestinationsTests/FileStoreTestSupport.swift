@@ -161,18 +161,6 @@ func waitForCursor(_ spool: some Spool, _ name: String, atLeast seq: UInt64, tim
     }
 }
 
-/// A small deterministic generator (SplitMix64), so a seeded test replays the same crashes.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 func appendBytes(_ text: String, to path: String) throws {
     let fm = FileManager.default

@@ -1,4 +1,5 @@
 import LogferryCore
+import LogferryTesting
 import Testing
 
 @testable import LogferryFormat

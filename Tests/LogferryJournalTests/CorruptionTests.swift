@@ -1,6 +1,7 @@
 import Foundation
 import LogferryCore
 import Testing
+import LogferryTesting
 
 @testable import LogferryJournal
 
@@ -18,7 +19,7 @@ struct CorruptionTests {
 
     /// A closed journal in `dir` holding `count` records of random sizes, with each record's payload and placement.
     private func buildJournal(
-        _ dir: String, count: Int, segmentBytes: Int, maxPayload: Int = 120, rng: inout ModelRandom
+        _ dir: String, count: Int, segmentBytes: Int, maxPayload: Int = 120, rng: inout SplitMix64
     ) async throws -> (payloads: [UInt64: [UInt8]], placements: [Placement]) {
         let journal = try await openJournal(testConfiguration(dir, segmentBytes: segmentBytes))
         var payloads: [UInt64: [UInt8]] = [:]
@@ -50,7 +51,7 @@ struct CorruptionTests {
 
     @Test func aSegmentCutAtEveryByteOffsetOpensAndKeepsEveryWholeRecord() async throws {
         try await withTemporaryDirectory { dir in
-            var rng = ModelRandom(seed: 0xC07)
+            var rng = SplitMix64(seed: 0xC07)
             // Few, small records: every offset is still a different case (inside a header, inside a payload, on
             // a boundary), and each case costs an open and a close with their fsyncs.
             let (payloads, placements) = try await buildJournal(
@@ -104,7 +105,7 @@ struct CorruptionTests {
 
     @Test func randomFlippedBytesNeverHandOutDamageAndKeepEveryIntactRecord() async throws {
         try await withTemporaryDirectory { dir in
-            var rng = ModelRandom(seed: 0xF11B)
+            var rng = SplitMix64(seed: 0xF11B)
             let (payloads, placements) = try await buildJournal(dir, count: 150, segmentBytes: 4096, rng: &rng)
             let segments = Set(placements.map(\.segment)).sorted()
             #expect(segments.count >= 3)

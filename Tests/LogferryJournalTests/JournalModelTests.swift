@@ -1,5 +1,6 @@
 import LogferryCore
 import Testing
+import LogferryTesting
 
 @testable import LogferryJournal
 
@@ -41,7 +42,7 @@ struct JournalModelTests {
             let config = JournalConfiguration(
                 directory: dir, segmentBytes: 4096, maxBytes: 16384, fsync: scenario.fsync,
                 fsyncInterval: .milliseconds(1), whenFull: scenario.whenFull, maxRecordBytes: 2048)
-            var rng = ModelRandom(seed: scenario.seed)
+            var rng = SplitMix64(seed: scenario.seed)
             var journal = try await openJournal(config)
             var model = Model()
             var refused = 0
@@ -130,23 +131,8 @@ struct JournalModelTests {
         for r in all { #expect(r.payload == model.records[r.seq], "\(context): payload of \(r.seq)") }
     }
 
-    private func randomPayload(_ rng: inout ModelRandom) -> [UInt8] {
+    private func randomPayload(_ rng: inout SplitMix64) -> [UInt8] {
         (0..<(1 + rng.below(600))).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
     }
 }
 
-/// SplitMix64: seeded, so a failure replays from the seed in its message.
-struct ModelRandom: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1330_11EB
-        return z ^ (z >> 31)
-    }
-
-    /// Uniform in 0..<n (n > 0).
-    mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
-}

@@ -1,23 +1,13 @@
 import Testing
+import LogferryTesting
 
 @testable import LogferryTransport
 
-/// A deterministic generator for jitter tests (SplitMix64).
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 @Suite struct BackoffTests {
     @Test func ceilingDoublesUpToTheMaximum() {
         var b = Backoff(initial: .milliseconds(250), maximum: .seconds(30))
-        var g = SeededGenerator(state: 1)
+        var g = SplitMix64(state: 1)
         var ceilings: [Duration] = []
         for _ in 0..<10 {
             ceilings.append(b.ceiling)
@@ -35,7 +25,7 @@ struct SeededGenerator: RandomNumberGenerator {
     }
 
     @Test func delaysAreJitteredBelowTheCeiling() {
-        var g = SeededGenerator(state: 42)
+        var g = SplitMix64(state: 42)
         var delays: Set<Duration> = []
         for _ in 0..<200 {
             var b = Backoff(initial: .milliseconds(250), maximum: .seconds(30))
