@@ -65,9 +65,7 @@ struct NodeRuntime {
                     config: UnixDatagramConfiguration(
                         name: s.name, path: path, mode: mode, maxMessageBytes: s.maxMessageBytes, receiveBufferBytes: rcvbuf),
                     logger: slog)
-                // A datagram sender cannot be held back, so nothing waits for the fsync: batches are written as they
-                // come and become durable with the next group commit, while the next batch is already being read.
-                sources.append(SourceService(source: source, ingest: ingest, spool: journal, logger: slog, waitForDurability: false))
+                sources.append(SourceService(source: source, ingest: ingest, spool: journal, logger: slog))
             case .file(let fcfg):
                 let stateDir = String(fcfg.statePath[..<fcfg.statePath.lastIndex(of: "/")!])
                 try makeDirectories(stateDir, mode: 0o750)
@@ -96,29 +94,22 @@ struct SourceService: Service, CustomStringConvertible {
     let ingest: Ingest
     let spool: any Spool
     let logger: Logger
-    /// Sources that checkpoint a position (files) need `deliver` to return only once the batch is durable; a
-    /// source that cannot be held back (datagrams) only needs it written.
-    var waitForDurability = true
     var description: String { "source:\(source.name)" }
 
     func run() async throws {
         let ingest = self.ingest
         let spool = self.spool
         let logger = self.logger
-        let durable = waitForDurability
         do {
             try await cancelWhenGracefulShutdown {
                 try await source.run { batch in
                     do {
-                        let payloads = ingest.payloads(batch)
-                        if durable {
-                            _ = try await spool.append(payloads)
-                        } else {
-                            _ = try await spool.write(payloads)
-                        }
+                        let written = try await spool.write(ingest.payloads(batch))
+                        return Delivery { try await spool.waitDurable(through: written.upperBound) }
                     } catch SpoolError.full {
                         // when_full: drop-newest. Counted by the journal; say it without flooding the log.
                         logger.warning("journal full: dropped \(batch.count) message(s)")
+                        return .immediate
                     }
                 }
             }

@@ -31,7 +31,12 @@ struct UnixDatagramSourceTests {
     func collect(_ config: UnixDatagramConfiguration, count: Int, _ produce: @escaping @Sendable () -> Void) async throws -> [RawMessage] {
         let got = Mutex<[RawMessage]>([])
         let source = UnixDatagramSource(config: config, logger: logger)
-        let task = Task { try await source.run { batch in got.withLock { $0 += batch } } }
+        let task = Task {
+            try await source.run { batch in
+                got.withLock { $0 += batch }
+                return .immediate
+            }
+        }
         #expect(await eventually(timeout: 10) { FileManager.default.fileExists(atPath: config.path) })
         produce()
         let arrived = await eventually(timeout: 20) { got.withLock { $0.count } >= count }

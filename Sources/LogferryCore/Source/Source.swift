@@ -19,16 +19,35 @@ public struct RawMessage: Sendable, Equatable {
     }
 }
 
+/// What `deliver` returns: the batch is written to the journal (in call order); `durable()` returns once it is
+/// durable there. A source that checkpoints a position (a file offset) moves it only after `durable()`; it may
+/// keep reading and delivering meanwhile, so waiting for the group fsync does not pace its reads.
+public struct Delivery: Sendable {
+    private let wait: @Sendable () async throws -> Void
+
+    public init(waitDurable: @escaping @Sendable () async throws -> Void) { self.wait = waitDurable }
+
+    /// Returns once the delivered batch is durable in the journal.
+    public func durable() async throws { try await wait() }
+
+    /// A delivery that is durable at once (tests, in-memory spools).
+    public static let immediate = Delivery {}
+}
+
+/// Hands a batch to the journal; see `Delivery`.
+public typealias Deliver = @Sendable ([RawMessage]) async throws -> Delivery
+
 /// A source of log messages: a socket, a tailed file, a listener.
 ///
 /// The contract (every source keeps it):
 /// - `run` hands batches to `deliver` and returns only when cancelled or on a failure it cannot recover from.
-/// - `deliver` returns once the batch is durable in the journal. A source that can be held back (files, stream
-///   sockets) waits for it before reading more and checkpoints its position only after it returned; a source
-///   that cannot (datagrams) keeps reading into a bounded buffer and counts what it had to drop.
+/// - `deliver` returns once the batch is written to the journal, in order, and waits while the journal is full
+///   (`when_full: block`). A source that can be held back (files, stream sockets) therefore stops reading while
+///   the journal is full, and checkpoints its position only after the returned `Delivery` is `durable()`; a
+///   source that cannot be held back (datagrams) keeps reading into a bounded buffer and counts what it drops.
 /// - Bad input never ends `run`: it is delivered as-is (the parser flags it) or counted and skipped.
 public protocol Source: Sendable {
     /// The configured name (`sources.NAME`), stamped on events as `source`.
     var name: String { get }
-    func run(deliver: @escaping @Sendable ([RawMessage]) async throws -> Void) async throws
+    func run(deliver: @escaping Deliver) async throws
 }

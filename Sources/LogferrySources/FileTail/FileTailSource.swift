@@ -78,7 +78,7 @@ public struct FileTailSource: Source {
         self.logger = logger
     }
 
-    public func run(deliver: @escaping @Sendable ([RawMessage]) async throws -> Void) async throws {
+    public func run(deliver: @escaping Deliver) async throws {
         let queue = DispatchQueue(label: "logferry.file-source.\(config.name)")
         let (config, counters, logger) = (self.config, self.counters, self.logger)
         let reader = try await onQueue(queue) { try FileTailReader(config: config, counters: counters, logger: logger) }
@@ -96,16 +96,36 @@ public struct FileTailSource: Source {
         _ = try await onQueue(queue) { reader.shutdown() }
     }
 
-    private func loop(
-        reader: FileTailReader, queue: DispatchQueue, deliver: @escaping @Sendable ([RawMessage]) async throws -> Void
-    ) async throws {
+    /// Batches written to the journal but not yet durable, with the checkpoint each allows once it is.
+    private typealias Pending = (delivery: Delivery, checkpoint: [UInt8]?)
+
+    /// At most this many batches wait for their group fsync while reading goes on. Reading is then not paced by
+    /// the fsync interval (a writer that truncates in place, like supervisor with `*_logfile_backups=0`, leaves
+    /// less unread), and after a crash at most this many batches are read again.
+    static let maxBatchesInFlight = 4
+
+    private func loop(reader: FileTailReader, queue: DispatchQueue, deliver: @escaping Deliver) async throws {
+        var pending: [Pending] = []
         while !Task.isCancelled {
             // Waits at most `pollInterval` when nothing changed; cancellation wakes it through `wake()`.
             let batch = try await onQueue(queue) { reader.nextBatch() }
-            guard !batch.messages.isEmpty else { continue }
-            try await deliver(batch.messages)
-            // Durable in the journal: now, and only now, the offsets may move.
-            if let checkpoint = batch.checkpoint {
+            if batch.messages.isEmpty {
+                // Idle: let every checkpoint catch up.
+                try await settle(&pending, keeping: 0, reader: reader, queue: queue)
+                continue
+            }
+            pending.append((try await deliver(batch.messages), batch.checkpoint))
+            try await settle(&pending, keeping: Self.maxBatchesInFlight - 1, reader: reader, queue: queue)
+        }
+    }
+
+    /// Waits, oldest first, until at most `keeping` batches are still pending, writing each one's checkpoint once
+    /// it is durable: offsets move only past lines the journal holds durably, and in order.
+    private func settle(_ pending: inout [Pending], keeping: Int, reader: FileTailReader, queue: DispatchQueue) async throws {
+        while pending.count > keeping {
+            let oldest = pending.removeFirst()
+            try await oldest.delivery.durable()
+            if let checkpoint = oldest.checkpoint {
                 _ = try await onQueue(queue) { reader.writeCheckpoint(checkpoint) }
             }
         }

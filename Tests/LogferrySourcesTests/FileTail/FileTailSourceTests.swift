@@ -31,6 +31,7 @@ struct FileTailSourceTests {
                 try await source.run { batch in
                     if let deliver { await deliver(batch) }
                     delivered.messages.withLock { $0 += batch }
+                    return .immediate
                 }
             }
         }
@@ -213,6 +214,7 @@ struct FileTailSourceTests {
                 }
                 // The second batch is durable, then the process dies before the checkpoint is written.
                 if n > 10 { throw Crash() }
+                return .immediate
             }
         }
         #expect(await eventually(timeout: 10) { firstRun.messages.withLock { $0.count } == 10 })
@@ -261,6 +263,42 @@ struct FileTailSourceTests {
                 (try? FileTailCheckpointFile.decode(readFileBytes(c.statePath)))?.first?.offset == 8
             })
         await r.stop()
+    }
+
+    /// Reading goes on while written batches wait for their fsync; the checkpoint still moves only once the
+    /// journal says a batch is durable.
+    @Test func readingContinuesWhileBatchesAwaitDurabilityButTheCheckpointWaits() async throws {
+        let dir = try makeTempDirectory("ft")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let path = dir + "/app.log"
+        let c = config(dir)
+        append(path, "")
+        let durable = Atomic<Bool>(false)
+        let got = Delivered()
+        let source = FileTailSource(config: c, logger: logger)
+        let task = Task {
+            try await source.run { batch in
+                got.messages.withLock { $0 += batch }
+                return Delivery {
+                    while !durable.load(ordering: .relaxed) { try await Task.sleep(for: .milliseconds(10)) }
+                }
+            }
+        }
+        #expect(await eventually(timeout: 10) { source.counters.filesOpened.load(ordering: .relaxed) == 1 })
+        append(path, "one\n")
+        #expect(await eventually(timeout: 10) { got.messages.withLock { $0.count } == 1 })
+        append(path, "two\n")
+        // The second batch is read although the first is not durable yet.
+        #expect(await eventually(timeout: 10) { got.messages.withLock { $0.count } == 2 })
+        let before = (try? FileTailCheckpointFile.decode(readFileBytes(c.statePath)))?.first?.offset ?? 0
+        #expect(before == 0)
+        durable.store(true, ordering: .relaxed)
+        #expect(
+            await eventually(timeout: 10) {
+                (try? FileTailCheckpointFile.decode(readFileBytes(c.statePath)))?.first?.offset == 8
+            })
+        task.cancel()
+        _ = try? await task.value
     }
 
     @Test func startAtEndSkipsExistingContentOnly() async throws {
