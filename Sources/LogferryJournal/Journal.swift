@@ -170,7 +170,9 @@ public final class Journal: Spool {
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (c: CheckedContinuation<ClosedRange<UInt64>, any Error>) in
                 ioQueue.async {
-                    self.submit(PendingAppend(id: id, payloads: payloads, waitForDurability: waitForDurability, continuation: c))
+                    self.submit(
+                        PendingAppend(id: id, payloads: payloads, waitForDurability: waitForDurability, continuation: c)
+                    )
                 }
             }
         } onCancel: {
@@ -382,7 +384,8 @@ public final class Journal: Spool {
             state.withLock { s in
                 s.appendCancelled[request.id] = nil
                 if request.waitForDurability {
-                    let i = s.syncWaiters.firstIndex { $0.range.upperBound > range.upperBound } ?? s.syncWaiters.endIndex
+                    let i =
+                        s.syncWaiters.firstIndex { $0.range.upperBound > range.upperBound } ?? s.syncWaiters.endIndex
                     s.syncWaiters.insert(SyncWaiter(range: range, continuation: request.continuation), at: i)
                 }
             }

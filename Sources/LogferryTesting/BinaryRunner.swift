@@ -61,13 +61,16 @@ public final class LogferryProcess: @unchecked Sendable {
     public var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
 
     /// Runs the binary to completion with optional stdin; returns exit code, stdout and stderr.
-    public static func runToCompletion(_ arguments: [String], stdin: Data? = nil) throws -> (code: Int32, out: String, err: String) {
+    public static func runToCompletion(_ arguments: [String], stdin: Data? = nil) throws -> (
+        code: Int32, out: String, err: String
+    ) {
         try runTool(binaryPath, arguments, stdin: stdin)
     }
 }
 
 /// Runs any program to completion.
-public func runTool(_ path: String, _ arguments: [String], stdin: Data? = nil, environment: [String: String]? = nil) throws
+public func runTool(_ path: String, _ arguments: [String], stdin: Data? = nil, environment: [String: String]? = nil)
+    throws
     -> (code: Int32, out: String, err: String)
 {
     let p = Process()
@@ -134,15 +137,20 @@ public func freeTCPPort() -> Int {
     addr.sin_family = sa_family_t(AF_INET)
     addr.sin_addr.s_addr = inet_addr("127.0.0.1")
     addr.sin_port = 0
-    _ = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+    _ = withUnsafePointer(to: &addr) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+    }
     var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-    _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
+    _ = withUnsafeMutablePointer(to: &addr) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) }
+    }
     return Int(UInt16(bigEndian: addr.sin_port))
 }
 
 /// The async form of `waitUntil`, for async tests: sleeps with `Task.sleep` so it never blocks a thread of the
 /// cooperative pool (which the code under test needs to make progress).
-public func eventually(timeout: Double, interval: Double = 0.02, _ condition: () throws -> Bool) async rethrows -> Bool {
+public func eventually(timeout: Double, interval: Double = 0.02, _ condition: () throws -> Bool) async rethrows -> Bool
+{
     let deadline = Date().addingTimeInterval(timeout)
     while Date() < deadline {
         if try condition() { return true }

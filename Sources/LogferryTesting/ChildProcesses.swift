@@ -9,7 +9,8 @@ public func readText(_ path: String) -> String { (try? String(contentsOfFile: pa
 /// line that is not a JSON object becomes `["_unparseable": line]`.
 public func storedDocuments(file path: String) -> [[String: Any]] {
     readText(path).split(separator: "\n").map {
-        var d = (try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]) ?? ["_unparseable": String($0)]
+        var d =
+            (try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]) ?? ["_unparseable": String($0)]
         d["_raw"] = String($0)
         return d
     }
@@ -40,14 +41,18 @@ public func spawnLogged(_ path: String, _ arguments: [String], output: String) t
 
 /// Runs a program to its exit, polling without blocking a thread; returns its exit code (-1 on timeout, after
 /// SIGKILL) and its output.
-public func runToExit(_ path: String, _ arguments: [String], output: String, timeout: Double) async throws -> (Int32, String) {
+public func runToExit(_ path: String, _ arguments: [String], output: String, timeout: Double) async throws -> (
+    Int32, String
+) {
     let p = try spawnLogged(path, arguments, output: output)
     let finished = await eventually(timeout: timeout, interval: 0.05) { !p.isRunning }
     if !finished {
         kill(p.processIdentifier, SIGKILL)
         _ = await eventually(timeout: 5) { !p.isRunning }
     }
-    return (finished ? p.terminationStatus : -1, readText(output) + (finished ? "" : "\n(timed out after \(timeout) s)"))
+    return (
+        finished ? p.terminationStatus : -1, readText(output) + (finished ? "" : "\n(timed out after \(timeout) s)")
+    )
 }
 
 /// SIGTERM to `process` (a master that stops its children: nginx, supervisord), SIGKILL if it lingers past
@@ -87,7 +92,9 @@ public func canConnect(port: Int) -> Bool {
     addr.sin_addr.s_addr = inet_addr("127.0.0.1")
     addr.sin_port = in_port_t(UInt16(port).bigEndian)
     let r = withUnsafePointer(to: &addr) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+            connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+        }
     }
     return r == 0
 }

@@ -1,10 +1,10 @@
-import Logging
 import LogferryCore
 import LogferryDestinations
 import LogferryFormat
 import LogferryJournal
 import LogferrySources
 import LogferryTransport
+import Logging
 import ServiceLifecycle
 
 /// A node assembled from its config: the journal in the middle, sources in front, destinations behind.
@@ -16,7 +16,9 @@ struct NodeRuntime {
     let journal: Journal
     let services: [any Service]
 
-    static func build(_ cfg: NodeConfig, logger: Logger, drainTimeout: Duration = .seconds(10)) async throws -> NodeRuntime {
+    static func build(_ cfg: NodeConfig, logger: Logger, drainTimeout: Duration = .seconds(10)) async throws
+        -> NodeRuntime
+    {
         let templates = try Pipeline.compileTemplates(cfg)
         try makeDirectories(cfg.node.dataDir, mode: 0o750)
         let identity = try NodeIdentity.loadOrCreate(dataDirectory: cfg.node.dataDir)
@@ -39,21 +41,28 @@ struct NodeRuntime {
             let dlog = logger.with("destination", d.name)
             switch d.kind {
             case .file(let fcfg):
-                let dest = try FileStoreDestination(configuration: fcfg, spool: journal, localNode: identity, logger: dlog)
+                let dest = try FileStoreDestination(
+                    configuration: fcfg, spool: journal, localNode: identity, logger: dlog)
                 destinations.append(
-                    DrainingService(name: "file:\(d.name)", cursor: fcfg.cursorName, spool: journal, deadline: drainTimeout) {
+                    DrainingService(
+                        name: "file:\(d.name)", cursor: fcfg.cursorName, spool: journal, deadline: drainTimeout
+                    ) {
                         try await dest.run()
                     })
             case .stdout:
-                let dest = StdoutDestination(name: d.name, spool: journal, localNode: identity, logger: dlog, selector: d.selector)
+                let dest = StdoutDestination(
+                    name: d.name, spool: journal, localNode: identity, logger: dlog, selector: d.selector)
                 destinations.append(
-                    DrainingService(name: "stdout:\(d.name)", cursor: dest.cursorName, spool: journal, deadline: drainTimeout) {
+                    DrainingService(
+                        name: "stdout:\(d.name)", cursor: dest.cursorName, spool: journal, deadline: drainTimeout
+                    ) {
                         try await dest.run()
                     })
             case .websocket(let scfg):
                 // The sender drains on graceful shutdown by itself (it keeps sending until the journal is acked).
                 destinations.append(
-                    WebSocketSender(configuration: scfg, spool: journal, node: identity, nodeName: cfg.node.name, logger: dlog))
+                    WebSocketSender(
+                        configuration: scfg, spool: journal, node: identity, nodeName: cfg.node.name, logger: dlog))
             }
         }
         for s in cfg.sources {
@@ -63,14 +72,18 @@ struct NodeRuntime {
                 let ingest = Pipeline.ingest(for: s, cfg: cfg, templates: templates)
                 let source = UnixDatagramSource(
                     config: UnixDatagramConfiguration(
-                        name: s.name, path: path, mode: mode, maxMessageBytes: s.maxMessageBytes, receiveBufferBytes: rcvbuf),
+                        name: s.name, path: path, mode: mode, maxMessageBytes: s.maxMessageBytes,
+                        receiveBufferBytes: rcvbuf),
                     logger: slog)
                 sources.append(SourceService(source: source, ingest: ingest, spool: journal, logger: slog))
             case .file(let fcfg):
                 let stateDir = String(fcfg.statePath[..<fcfg.statePath.lastIndex(of: "/")!])
                 try makeDirectories(stateDir, mode: 0o750)
                 let ingest = Pipeline.ingest(for: s, cfg: cfg, templates: templates)
-                sources.append(SourceService(source: FileTailSource(config: fcfg, logger: slog), ingest: ingest, spool: journal, logger: slog))
+                sources.append(
+                    SourceService(
+                        source: FileTailSource(config: fcfg, logger: slog), ingest: ingest, spool: journal, logger: slog
+                    ))
             case .websocket(let rcfg):
                 receivers.append(WebSocketReceiver(configuration: rcfg, spool: journal, node: identity, logger: slog))
             }

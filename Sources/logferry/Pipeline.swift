@@ -15,7 +15,8 @@ struct Ingest: Sendable {
         let offset = batch.first.map { ParseContext.localTimeZoneOffset(at: $0.receivedAt) } ?? 0
         return batch.map { raw in
             let context = ParseContext(
-                source: sourceName, receivedAt: raw.receivedAt, assumeTimeZoneOffset: offset, maxMessageBytes: maxMessageBytes)
+                source: sourceName, receivedAt: raw.receivedAt, assumeTimeZoneOffset: offset,
+                maxMessageBytes: maxMessageBytes)
             var event = parser.parse(raw.bytes, context: context)
             if let file = raw.file { event.file = file }
             if let offset = raw.offset { event.offset = offset }
@@ -30,12 +31,15 @@ enum Pipeline {
         var out: [String: Template] = [:]
         var problems: [ConfigProblem] = []
         for t in cfg.templates {
-            let spec = TemplateSpec(pattern: t.pattern, fields: t.fields.map { ($0.name, $0.value) }, jsonBody: t.jsonBody)
+            let spec = TemplateSpec(
+                pattern: t.pattern, fields: t.fields.map { ($0.name, $0.value) }, jsonBody: t.jsonBody)
             do {
                 out[t.name] = try Template(spec: spec)
             } catch {
                 problems.append(
-                    ConfigProblem(file: t.origin.file, line: t.origin.line, message: "template '\(t.name)': \(error)", fix: "see docs/CONFIG.md for the template syntax"))
+                    ConfigProblem(
+                        file: t.origin.file, line: t.origin.line, message: "template '\(t.name)': \(error)",
+                        fix: "see docs/CONFIG.md for the template syntax"))
             }
         }
         if !problems.isEmpty { throw ConfigErrors(problems) }
@@ -45,6 +49,7 @@ enum Pipeline {
     static func ingest(for source: SourceConfig, cfg: NodeConfig, templates: [String: Template]) -> Ingest {
         Ingest(
             sourceName: source.name, nodeName: cfg.node.name, maxMessageBytes: source.maxMessageBytes,
-            parser: SyslogParser(format: InputFormat(rawValue: source.format.rawValue) ?? .auto), template: source.template.flatMap { templates[$0] } ?? Template.default)
+            parser: SyslogParser(format: InputFormat(rawValue: source.format.rawValue) ?? .auto),
+            template: source.template.flatMap { templates[$0] } ?? Template.default)
     }
 }

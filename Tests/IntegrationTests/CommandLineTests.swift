@@ -12,12 +12,14 @@ struct CommandLineTests {
 
     func write(_ dir: String, _ name: String, _ text: String) throws -> String {
         let path = dir + "/" + name
-        try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         try text.write(toFile: path, atomically: true, encoding: .utf8)
         return path
     }
 
-    @Test(.enabled(if: binaryPresent || integrationRequired), arguments: ["quickstart.yaml", "edge.yaml", "central.yaml"])
+    @Test(
+        .enabled(if: binaryPresent || integrationRequired), arguments: ["quickstart.yaml", "edge.yaml", "central.yaml"])
     func shippedExamplesPassCheck(_ name: String) throws {
         let r = try run(["check", "--config", LogferryProcess.packageRoot + "/conf.d/" + name])
         #expect(r.code == 0, "\(r.err)")
@@ -68,10 +70,13 @@ struct CommandLineTests {
         _ = try write(dir, "conf.d/a.yaml", "sources:\n  s1:\n    type: unix-dgram\n    path: /tmp/a.sock\n")
         _ = try write(dir, "conf.d/b.yaml", "sources:\n  s1:\n    type: unix-dgram\n    path: /tmp/b.sock\n")
         let main = try write(
-            dir, "main.yaml", "include: [\"conf.d/*.yaml\"]\nnode: {data_dir: /tmp/x}\ndestinations:\n  o: {type: stdout}\n")
+            dir, "main.yaml",
+            "include: [\"conf.d/*.yaml\"]\nnode: {data_dir: /tmp/x}\ndestinations:\n  o: {type: stdout}\n")
         let r = try run(["check", "--config", main])
         #expect(r.code == 1)
-        #expect(r.err.contains("\(dir)/conf.d/b.yaml:2: source 's1' is defined twice: here and at \(dir)/conf.d/a.yaml:2"), "\(r.err)")
+        #expect(
+            r.err.contains("\(dir)/conf.d/b.yaml:2: source 's1' is defined twice: here and at \(dir)/conf.d/a.yaml:2"),
+            "\(r.err)")
 
         let bad = try write(dir, "syntax.yaml", "node:\n  name: [unclosed\n")
         let s = try run(["check", "--config", bad])
@@ -89,7 +94,8 @@ struct CommandLineTests {
         let dir = try makeTempDirectory("check")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         _ = try write(dir, "conf.d/src.yaml", "sources:\n  s1:\n    type: unix-dgram\n    path: /tmp/a.sock\n")
-        let main = try write(dir, "main.yaml", "include: conf.d/*.yaml\nnode: {data_dir: /tmp/x}\ndestinations:\n  o: {type: stdout}\n")
+        let main = try write(
+            dir, "main.yaml", "include: conf.d/*.yaml\nnode: {data_dir: /tmp/x}\ndestinations:\n  o: {type: stdout}\n")
         let r = try run(["check", "--config", main])
         #expect(r.code == 0, "\(r.err)")
         #expect(r.out.contains("s1 -> parse -> template -> journal -> o"), "\(r.out)")
@@ -98,7 +104,8 @@ struct CommandLineTests {
 
     @Test(.enabled(if: binaryPresent || integrationRequired))
     func parsePrintsOneDocumentPerMessageAndKeepsMalformedInput() throws {
-        let input = "<34>1 2003-10-11T22:14:15.003Z mymachine.example.com su - ID47 - 'su root' failed for lonvick on /dev/pts/8\n"
+        let input =
+            "<34>1 2003-10-11T22:14:15.003Z mymachine.example.com su - ID47 - 'su root' failed for lonvick on /dev/pts/8\n"
             + "<999>not syslog at all\n"
         let r = try run(["parse"], stdin: input)
         #expect(r.code == 0, "\(r.err)")

@@ -8,7 +8,8 @@ import Testing
 /// Checks: every message arrives exactly once, each with a unique `_id`.
 @Suite(.serialized)
 struct EdgeToCentralTests {
-    static let toolsPresent = findTool("logger") != nil && findTool("python3") != nil
+    static let toolsPresent =
+        findTool("logger") != nil && findTool("python3") != nil
         && FileManager.default.isExecutableFile(atPath: LogferryProcess.binaryPath)
 
     struct Node {
@@ -60,7 +61,6 @@ struct EdgeToCentralTests {
         return Node(dir: dir, configPath: dir + "/logferry.yaml")
     }
 
-
     func sendWithLogger(socket: String, prefix: String, count: Int) throws {
         let lines = (0..<count).map { String(format: "%@-%06d", prefix, $0) }.joined(separator: "\n") + "\n"
         let r = try runTool(findTool("logger")!, ["-d", "-u", socket, "-t", "itest-logger"], stdin: Data(lines.utf8))
@@ -107,29 +107,38 @@ struct EdgeToCentralTests {
 
     @Test(.enabled(if: toolsPresent || integrationRequired, "needs logger, python3 and a built logferry"))
     func tenThousandMessagesExactlyOnceAcrossCentralCrash() async throws {
-        #expect(Self.toolsPresent, "LOGFERRY_REQUIRE_INTEGRATION=1 but logger, python3 or the logferry binary is missing")
+        #expect(
+            Self.toolsPresent, "LOGFERRY_REQUIRE_INTEGRATION=1 but logger, python3 or the logferry binary is missing")
         guard Self.toolsPresent else { return }
         let base = try makeTempDirectory("e2c")
         defer { try? FileManager.default.removeItem(atPath: base) }
         let port = freeTCPPort()
         let central = try writeCentral(base, port: port)
         let edge = try writeEdge(base, port: port)
-        var centralProc = try LogferryProcess(arguments: ["run", "--config", central.configPath], logPath: central.dir + "/log")
+        var centralProc = try LogferryProcess(
+            arguments: ["run", "--config", central.configPath], logPath: central.dir + "/log")
         let edgeProc = try LogferryProcess(arguments: ["run", "--config", edge.configPath], logPath: edge.dir + "/log")
         defer {
             edgeProc.terminate()
             centralProc.terminate()
         }
         let socket = edge.dir + "/log.sock"
-        #expect(await eventually(timeout: 20) { FileManager.default.fileExists(atPath: socket) }, "edge socket never appeared: \(edgeProc.log)")
+        #expect(
+            await eventually(timeout: 20) { FileManager.default.fileExists(atPath: socket) },
+            "edge socket never appeared: \(edgeProc.log)")
 
         // Phase 1: 5,000 from logger + 5,000 from Python.
         try sendWithLogger(socket: socket, prefix: "p1-logger", count: 5000)
         try sendWithPython(socket: socket, prefix: "p1-python", count: 5000)
         var expected = Set((0..<5000).map { String(format: "p1-logger-%06d", $0) })
         expected.formUnion((0..<5000).map { String(format: "p1-python-%06d", $0) })
-        let arrived = await eventually(timeout: 90, interval: 0.2) { storedDocuments(under: central.dir + "/store").count >= expected.count }
-        #expect(arrived, "only \(storedDocuments(under: central.dir + "/store").count) of \(expected.count) arrived.\nedge log:\n\(edgeProc.log.suffix(2000))\ncentral log:\n\(centralProc.log.suffix(2000))")
+        let arrived = await eventually(timeout: 90, interval: 0.2) {
+            storedDocuments(under: central.dir + "/store").count >= expected.count
+        }
+        #expect(
+            arrived,
+            "only \(storedDocuments(under: central.dir + "/store").count) of \(expected.count) arrived.\nedge log:\n\(edgeProc.log.suffix(2000))\ncentral log:\n\(centralProc.log.suffix(2000))"
+        )
         checkExactlyOnce(central, expected: expected)
 
         // Phase 2: a paced stream; SIGKILL the central while it flows, restart it, everything once.
@@ -137,16 +146,24 @@ struct EdgeToCentralTests {
             try? sendWithPython(socket: socket, prefix: "p2-python", count: 4000, pause: 0.0005)
         }
         sender.start()
-        let midStream = await eventually(timeout: 30, interval: 0.01) { storedDocuments(under: central.dir + "/store").count >= expected.count + 500 }
+        let midStream = await eventually(timeout: 30, interval: 0.01) {
+            storedDocuments(under: central.dir + "/store").count >= expected.count + 500
+        }
         #expect(midStream)
         centralProc.kill9()
         try sendWithLogger(socket: socket, prefix: "p2-logger", count: 3000)
-        centralProc = try LogferryProcess(arguments: ["run", "--config", central.configPath], logPath: central.dir + "/log")
+        centralProc = try LogferryProcess(
+            arguments: ["run", "--config", central.configPath], logPath: central.dir + "/log")
         #expect(await eventually(timeout: 60) { sender.isFinished })
         expected.formUnion((0..<4000).map { String(format: "p2-python-%06d", $0) })
         expected.formUnion((0..<3000).map { String(format: "p2-logger-%06d", $0) })
-        let all = await eventually(timeout: 120, interval: 0.2) { storedDocuments(under: central.dir + "/store").count >= expected.count }
-        #expect(all, "only \(storedDocuments(under: central.dir + "/store").count) of \(expected.count) arrived after the restart.\nedge log:\n\(edgeProc.log.suffix(3000))\ncentral log:\n\(centralProc.log.suffix(3000))")
+        let all = await eventually(timeout: 120, interval: 0.2) {
+            storedDocuments(under: central.dir + "/store").count >= expected.count
+        }
+        #expect(
+            all,
+            "only \(storedDocuments(under: central.dir + "/store").count) of \(expected.count) arrived after the restart.\nedge log:\n\(edgeProc.log.suffix(3000))\ncentral log:\n\(centralProc.log.suffix(3000))"
+        )
         // Give a straggling duplicate a moment to show up before counting.
         try await Task.sleep(for: .milliseconds(500))
         checkExactlyOnce(central, expected: expected)

@@ -81,7 +81,10 @@ struct FileTailKillTests {
             let stored = Self.storedMessages(base).count
             node.kill9()
             let down = Double.random(in: 0...0.3, using: &rng)
-            schedule.append(String(format: "kill %d after %.2f s (%d stored, writer running: %@), down %.2f s", k, wait, stored, writer.isRunning ? "yes" : "no", down))
+            schedule.append(
+                String(
+                    format: "kill %d after %.2f s (%d stored, writer running: %@), down %.2f s", k, wait, stored,
+                    writer.isRunning ? "yes" : "no", down))
             try await Task.sleep(for: .milliseconds(Int(down * 1000)))
             node = try LogferryProcess(arguments: args, logPath: base + "/logferry.log")
         }
@@ -98,7 +101,10 @@ struct FileTailKillTests {
         for m in messages { counts[m, default: 0] += 1 }
         let missing = want.filter { counts[$0] == nil }.sorted()
         let unexpected = counts.keys.filter { !want.contains($0) }.sorted()
-        #expect(all && missing.isEmpty, "\(missing.count) lines missing, e.g. \(missing.prefix(5))\n\(schedule.joined(separator: "\n"))\n\(node.log.suffix(3000))")
+        #expect(
+            all && missing.isEmpty,
+            "\(missing.count) lines missing, e.g. \(missing.prefix(5))\n\(schedule.joined(separator: "\n"))\n\(node.log.suffix(3000))"
+        )
         #expect(unexpected.isEmpty, "unexpected messages: \(unexpected.prefix(5))")
 
         // Duplicates: line numbers stored more than once, grouped into runs of consecutive numbers.
@@ -117,7 +123,8 @@ struct FileTailKillTests {
             "file tail kill -9 x\(Self.kills): \(Self.lines) lines, \(missing.count) missing, \(extra) duplicate deliveries "
                 + "(\(doubled.count) lines, in \(runs.count) contiguous runs: \(runs.map { "\($0.lowerBound)-\($0.upperBound)" })), "
                 + "\(tripled) lines stored 3+ times\n" + schedule.joined(separator: "\n"))
-        #expect(runs.count <= Self.kills, "duplicates form \(runs.count) runs for \(Self.kills) kills: \(runs.prefix(10))")
+        #expect(
+            runs.count <= Self.kills, "duplicates form \(runs.count) runs for \(Self.kills) kills: \(runs.prefix(10))")
         #expect(tripled == 0, "\(tripled) lines stored three times or more")
     }
 

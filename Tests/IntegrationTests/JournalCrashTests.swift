@@ -101,4 +101,3 @@ struct JournalCrashTests {
         #expect(Date().timeIntervalSince(started) < 60, "the crash test took longer than its 60 s budget")
     }
 }
-

@@ -16,13 +16,15 @@ import Testing
 struct NginxTests {
     static let nginx = findTool("nginx")
     static let python = findTool("python3")
-    static let ready = nginx != nil && python != nil && FileManager.default.isExecutableFile(atPath: LogferryProcess.binaryPath)
+    static let ready =
+        nginx != nil && python != nil && FileManager.default.isExecutableFile(atPath: LogferryProcess.binaryPath)
 
     static let requests = 500
     /// Every `missingEvery`-th request asks for a file that does not exist (a 404 and an error-log line).
     static let missingEvery = 10
 
-    @Test(.enabled(if: ready || integrationRequired, "needs nginx (apt-get install nginx), python3 and a built logferry"))
+    @Test(
+        .enabled(if: ready || integrationRequired, "needs nginx (apt-get install nginx), python3 and a built logferry"))
     func accessAndErrorLogsOverUnixDatagrams() async throws {
         #expect(Self.ready, "LOGFERRY_REQUIRE_INTEGRATION=1 but nginx, python3 or the logferry binary is missing")
         guard Self.ready, let nginx = Self.nginx, let python = Self.python else { return }
@@ -71,7 +73,8 @@ struct NginxTests {
                 path: \(base)/store/${SOURCE}.log
             """
         try config.write(toFile: base + "/logferry.yaml", atomically: true, encoding: .utf8)
-        let node = try LogferryProcess(arguments: ["run", "--config", base + "/logferry.yaml"], logPath: base + "/logferry.log")
+        let node = try LogferryProcess(
+            arguments: ["run", "--config", base + "/logferry.yaml"], logPath: base + "/logferry.log")
         defer { node.terminate() }
         let socketsUp = await eventually(timeout: 20) {
             FileManager.default.fileExists(atPath: accessSock) && FileManager.default.fileExists(atPath: errorSock)
@@ -104,13 +107,19 @@ struct NginxTests {
             }
             """
         try nginxConf.write(toFile: base + "/nginx.conf", atomically: true, encoding: .utf8)
-        let check = try runTool(nginx, ["-t", "-p", base, "-c", base + "/nginx.conf", "-e", base + "/nginx-startup.log"])
+        let check = try runTool(
+            nginx, ["-t", "-p", base, "-c", base + "/nginx.conf", "-e", base + "/nginx-startup.log"])
         #expect(check.code == 0, "nginx -t rejected the generated config:\n\(check.err)")
         guard check.code == 0 else { return }
-        let master = try spawnLogged(nginx, ["-p", base, "-c", base + "/nginx.conf", "-e", base + "/nginx-startup.log"], output: base + "/nginx.out")
+        let master = try spawnLogged(
+            nginx, ["-p", base, "-c", base + "/nginx.conf", "-e", base + "/nginx-startup.log"],
+            output: base + "/nginx.out")
         defer { stopProcessTree(master, timeout: 10) }  // nginx's master stops its workers on SIGTERM
         let listening = await eventually(timeout: 20) { canConnect(port: port) }
-        #expect(listening, "nginx never listened on \(port):\n\(readText(base + "/nginx.out"))\n\(readText(base + "/nginx-error.log"))")
+        #expect(
+            listening,
+            "nginx never listened on \(port):\n\(readText(base + "/nginx.out"))\n\(readText(base + "/nginx-error.log"))"
+        )
         guard listening else { return }
 
         // The client: one Python process, sequential requests, prints the status of each.
@@ -165,7 +174,8 @@ struct NginxTests {
             #expect(fields["method"] as? String == "GET", "method: \(fields)")
             #expect(d["program"] as? String == "nginx", "program: \(d)")
             #expect(d["host"] as? String == "web-01", "nohostname: host should be the node name: \(d)")
-            #expect(d["severity"] as? String == "info" && d["facility"] as? String == "local7", "nginx's defaults: \(d)")
+            #expect(
+                d["severity"] as? String == "info" && d["facility"] as? String == "local7", "nginx's defaults: \(d)")
             if let status { statusCounts[status, default: 0] += 1 }
             if let path = fields["path"] as? String { paths[path, default: 0] += 1 }
         }
@@ -173,7 +183,9 @@ struct NginxTests {
         let doubled = paths.filter { $0.value > 1 }.keys.sorted()
         #expect(missing.isEmpty, "no access event for \(missing.count) requests, e.g. \(missing.prefix(5))")
         #expect(doubled.isEmpty, "access events stored twice: \(doubled.prefix(5))")
-        #expect(statusCounts == [200: Self.requests - missingPaths.count, 404: missingPaths.count], "statuses: \(statusCounts)")
+        #expect(
+            statusCounts == [200: Self.requests - missingPaths.count, 404: missingPaths.count],
+            "statuses: \(statusCounts)")
 
         // Every missing file gave an error-log event: nginx's `open() "..." failed (2: No such file or directory)`.
         let errors = Self.errorEvents(storedDocuments(file: errorFile))
@@ -206,11 +218,5 @@ struct NginxTests {
         let value = n.intValue
         return raw.contains("\"\(key)\":\(value)") ? value : nil
     }
-
-
-
-
-
-
 
 }

@@ -27,7 +27,10 @@ struct PythonSenderTests {
     static let relayedNode = "0f1e2d3c4b5a69788796a5b4c3d2e1f0"
     static let count = 2500
 
-    @Test(.enabled(if: ready || integrationRequired, "needs python3 with `websockets` (pip install websockets) and a built logferry"))
+    @Test(
+        .enabled(
+            if: ready || integrationRequired,
+            "needs python3 with `websockets` (pip install websockets) and a built logferry"))
     func pythonSenderIsStoredExactlyOnce() async throws {
         #expect(Self.ready, "LOGFERRY_REQUIRE_INTEGRATION=1 but python3 `websockets` or the logferry binary is missing")
         guard Self.ready, let python = Self.python else { return }
@@ -50,7 +53,8 @@ struct PythonSenderTests {
                 path: \(base)/store/${HOST}/${PROGRAM}.log
             """
         try config.write(toFile: base + "/logferry.yaml", atomically: true, encoding: .utf8)
-        let receiver = try LogferryProcess(arguments: ["run", "--config", base + "/logferry.yaml"], logPath: base + "/log")
+        let receiver = try LogferryProcess(
+            arguments: ["run", "--config", base + "/logferry.yaml"], logPath: base + "/log")
         defer { receiver.terminate() }
         let listening = await eventually(timeout: 30) { canConnect(port: port) }
         #expect(listening, "receiver never listened:\n\(receiver.log.suffix(2000))")
@@ -58,14 +62,18 @@ struct PythonSenderTests {
 
         let (code, output) = try await runToExit(
             python,
-            [Self.script, "--url", "ws://127.0.0.1:\(port)/v1/ingest", "--token", "py-token", "--count", "\(Self.count)"],
+            [
+                Self.script, "--url", "ws://127.0.0.1:\(port)/v1/ingest", "--token", "py-token", "--count",
+                "\(Self.count)",
+            ],
             output: base + "/python.log", timeout: 120)
         #expect(code == 0, "ws_sender.py failed (\(code)):\n\(output)\nreceiver log:\n\(receiver.log.suffix(3000))")
         #expect(output.contains("\nok\n") || output.hasPrefix("ok\n"), "script did not finish:\n\(output)")
 
         let file = base + "/store/py-host/pysender.log"
         let stored = await eventually(timeout: 30, interval: 0.1) { storedDocuments(file: file).count >= Self.count }
-        #expect(stored, "only \(storedDocuments(file: file).count) of \(Self.count) stored:\n\(receiver.log.suffix(3000))")
+        #expect(
+            stored, "only \(storedDocuments(file: file).count) of \(Self.count) stored:\n\(receiver.log.suffix(3000))")
         // A straggling duplicate would show up after the last expected line: give it a moment.
         try await Task.sleep(for: .milliseconds(500))
         let docs = storedDocuments(file: file)
@@ -90,11 +98,11 @@ struct PythonSenderTests {
         }
         let missing = (1...Self.count).map { String(format: "py-%06d", $0) }.filter { seen[$0] == nil }
         #expect(missing.isEmpty, "missing \(missing.count), e.g. \(missing.prefix(5))")
-        #expect(seen.filter { $0.value > 1 }.isEmpty, "stored twice: \(seen.filter { $0.value > 1 }.keys.sorted().prefix(5))")
+        #expect(
+            seen.filter { $0.value > 1 }.isEmpty,
+            "stored twice: \(seen.filter { $0.value > 1 }.keys.sorted().prefix(5))")
     }
 
     // MARK: Helpers
-
-
 
 }

@@ -23,7 +23,8 @@ import Testing
 struct SupervisorTests {
     static let supervisord = findTool("supervisord")
     static let python = findTool("python3")
-    static let ready = supervisord != nil && python != nil
+    static let ready =
+        supervisord != nil && python != nil
         && FileManager.default.isExecutableFile(atPath: LogferryProcess.binaryPath)
 
     static let programs = ["alpha", "beta"]
@@ -45,7 +46,10 @@ struct SupervisorTests {
         var nodeLog = ""
     }
 
-    @Test(.enabled(if: ready || integrationRequired, "needs supervisord (apt-get install supervisor), python3 and a built logferry"))
+    @Test(
+        .enabled(
+            if: ready || integrationRequired,
+            "needs supervisord (apt-get install supervisor), python3 and a built logferry"))
     func renameRotationEveryLineOnce() async throws {
         #expect(Self.ready, "LOGFERRY_REQUIRE_INTEGRATION=1 but supervisord, python3 or the logferry binary is missing")
         guard Self.ready else { return }
@@ -54,16 +58,23 @@ struct SupervisorTests {
             let counts = o.counts[p] ?? [:]
             let missing = (0..<Self.linesPerProgram).filter { counts[$0] == nil }
             let doubled = counts.filter { $0.value > 1 }.keys.sorted()
-            #expect(missing.isEmpty, "\(p): \(missing.count) lines missing, e.g. \(missing.prefix(5))\n\(o.nodeLog.suffix(3000))")
+            #expect(
+                missing.isEmpty,
+                "\(p): \(missing.count) lines missing, e.g. \(missing.prefix(5))\n\(o.nodeLog.suffix(3000))")
             #expect(doubled.isEmpty, "\(p): \(doubled.count) lines stored twice, e.g. \(doubled.prefix(5))")
         }
         #expect(o.fragments.isEmpty, "unexpected messages (line fragments?): \(o.fragments.prefix(5))")
         #expect(o.truncations.isEmpty, "rename rotation reported as truncation: \(o.truncations.prefix(3))")
         #expect(o.withoutFileOffset == 0, "\(o.withoutFileOffset) events without file/offset")
-        print("supervisor backups=3: \(Self.programs.count)x\(Self.linesPerProgram) lines, \(o.empty) empty messages (lines split by rotation)")
+        print(
+            "supervisor backups=3: \(Self.programs.count)x\(Self.linesPerProgram) lines, \(o.empty) empty messages (lines split by rotation)"
+        )
     }
 
-    @Test(.enabled(if: ready || integrationRequired, "needs supervisord (apt-get install supervisor), python3 and a built logferry"))
+    @Test(
+        .enabled(
+            if: ready || integrationRequired,
+            "needs supervisord (apt-get install supervisor), python3 and a built logferry"))
     func truncateInPlaceNoDuplicatesAndLossIsReported() async throws {
         #expect(Self.ready, "LOGFERRY_REQUIRE_INTEGRATION=1 but supervisord, python3 or the logferry binary is missing")
         guard Self.ready else { return }
@@ -83,21 +94,32 @@ struct SupervisorTests {
                 let sd = ($0["sd"] as? [String: Any])?["truncated@32473"] as? [String: Any]
                 return (sd?["file"] as? String)?.hasSuffix("/\(p).log") == true
             }.count
-            #expect(gaps <= announced, "\(p): \(gaps) runs of lost lines but only \(announced) file-truncated events for its log")
+            #expect(
+                gaps <= announced,
+                "\(p): \(gaps) runs of lost lines but only \(announced) file-truncated events for its log")
         }
         // Lost lines must be announced by at least one file-truncated event. (The reported missing bytes are a lower
         // bound only: what was written after the source's last look and before the truncation is unknown to it.)
         if totalMissing > 0 {
-            #expect(!o.truncations.isEmpty, "\(totalMissing) lines lost without any file-truncated event\n\(o.nodeLog.suffix(3000))")
+            #expect(
+                !o.truncations.isEmpty,
+                "\(totalMissing) lines lost without any file-truncated event\n\(o.nodeLog.suffix(3000))")
         }
         // supervisor truncated each log about 4 times: the source must have noticed (at least one event).
-        #expect(!o.truncations.isEmpty, "no file-truncated event although supervisor truncated the logs\n\(o.nodeLog.suffix(3000))")
+        #expect(
+            !o.truncations.isEmpty,
+            "no file-truncated event although supervisor truncated the logs\n\(o.nodeLog.suffix(3000))")
         for t in o.truncations {
             let sd = (t["sd"] as? [String: Any])?["truncated@32473"] as? [String: Any]
-            #expect(sd?["file"] as? String != nil && sd?["missing"] != nil, "truncation event without file/missing: \(t)")
+            #expect(
+                sd?["file"] as? String != nil && sd?["missing"] != nil, "truncation event without file/missing: \(t)")
         }
         #expect(o.withoutFileOffset == 0, "\(o.withoutFileOffset) events without file/offset")
-        let reported = o.truncations.compactMap { ((($0["sd"] as? [String: Any])?["truncated@32473"] as? [String: Any])?["missing"] as? String).flatMap { Int($0) } }
+        let reported = o.truncations.compactMap {
+            ((($0["sd"] as? [String: Any])?["truncated@32473"] as? [String: Any])?["missing"] as? String).flatMap {
+                Int($0)
+            }
+        }
         print(
             "supervisor backups=0: \(totalMissing) of \(Self.programs.count * Self.linesPerProgram) lines lost to truncation, "
                 + "\(o.truncations.count) file-truncated events (missing bytes reported: \(reported)), \(o.empty) empty messages, "
@@ -171,7 +193,8 @@ struct SupervisorTests {
                 path: \(base)/store/${SOURCE}.log
             """
         try config.write(toFile: base + "/logferry.yaml", atomically: true, encoding: .utf8)
-        let node = try LogferryProcess(arguments: ["run", "--config", base + "/logferry.yaml"], logPath: base + "/logferry.log")
+        let node = try LogferryProcess(
+            arguments: ["run", "--config", base + "/logferry.yaml"], logPath: base + "/logferry.log")
         defer { node.terminate() }
         // The node is up once it has created its journal; the child logs do not exist yet.
         let nodeUp = await eventually(timeout: 20) { FileManager.default.fileExists(atPath: base + "/data/journal") }
@@ -181,7 +204,8 @@ struct SupervisorTests {
         // Through a tiny exec wrapper that clears the signal mask: a child spawned from a test thread (a Dispatch
         // worker, which blocks most signals) inherits the blocked mask, and supervisord with SIGTERM blocked never
         // shuts down (nor do its programs).
-        let unblock = "import os, signal, sys; signal.pthread_sigmask(signal.SIG_SETMASK, []); os.execv(sys.argv[1], sys.argv[1:])"
+        let unblock =
+            "import os, signal, sys; signal.pthread_sigmask(signal.SIG_SETMASK, []); os.execv(sys.argv[1], sys.argv[1:])"
         let sv = try spawnLogged(
             python, ["-c", unblock, supervisord, "-c", base + "/supervisord.conf"], output: base + "/supervisord.out")
         defer { stopProcessTree(sv, timeout: 15) }  // supervisord stops its programs on SIGTERM
@@ -243,8 +267,4 @@ struct SupervisorTests {
 
     // MARK: Helpers
 
-
-
-
 }
-

@@ -13,7 +13,8 @@ struct TimestampTests {
     }
 
     @Test func civilFieldsWithOffsetConvertToUTC() throws {
-        let t = try #require(Timestamp(year: 2026, month: 11, day: 21, hour: 13, minute: 0, second: 0, offsetSeconds: 3600))
+        let t = try #require(
+            Timestamp(year: 2026, month: 11, day: 21, hour: 13, minute: 0, second: 0, offsetSeconds: 3600))
         #expect(t.iso8601 == "2026-11-21T12:00:00.000Z")
         #expect(Timestamp(year: 2026, month: 13, day: 1, hour: 0, minute: 0, second: 0) == nil)
     }

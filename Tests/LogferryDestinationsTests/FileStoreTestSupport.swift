@@ -161,7 +161,6 @@ func waitForCursor(_ spool: some Spool, _ name: String, atLeast seq: UInt64, tim
     }
 }
 
-
 func appendBytes(_ text: String, to path: String) throws {
     let fm = FileManager.default
     if !fm.fileExists(atPath: path) {

@@ -1,7 +1,7 @@
 import Foundation
 import LogferryCore
-import Testing
 import LogferryTesting
+import Testing
 
 @testable import LogferryJournal
 

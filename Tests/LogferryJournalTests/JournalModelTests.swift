@@ -1,6 +1,6 @@
 import LogferryCore
-import Testing
 import LogferryTesting
+import Testing
 
 @testable import LogferryJournal
 
@@ -135,4 +135,3 @@ struct JournalModelTests {
         (0..<(1 + rng.below(600))).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
     }
 }
-

@@ -488,7 +488,9 @@ struct JournalBlockDrainTests {
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     for a in 0..<appenders {
                         group.addTask {
-                            for i in 0..<perAppender { _ = try await journal.append([payload(a * 1000 + i, size: 200)]) }
+                            for i in 0..<perAppender {
+                                _ = try await journal.append([payload(a * 1000 + i, size: 200)])
+                            }
                         }
                     }
                     try await group.waitForAll()
@@ -524,7 +526,8 @@ struct JournalBlockDrainTests {
             try await withTimeout { try await producers.value }
 
             #expect(received.map(\.seq) == Array(1...UInt64(total)))
-            let expected = Set((0..<appenders).flatMap { a in (0..<perAppender).map { payload(a * 1000 + $0, size: 200) } })
+            let expected = Set(
+                (0..<appenders).flatMap { a in (0..<perAppender).map { payload(a * 1000 + $0, size: 200) } })
             #expect(Set(received.map(\.payload)) == expected)
             #expect(received.count == expected.count)
             let end = journal.stat()

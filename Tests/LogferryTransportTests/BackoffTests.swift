@@ -1,8 +1,7 @@
-import Testing
 import LogferryTesting
+import Testing
 
 @testable import LogferryTransport
-
 
 @Suite struct BackoffTests {
     @Test func ceilingDoublesUpToTheMaximum() {

@@ -31,7 +31,8 @@ import Testing
     @Test func writtenReceiptsAreFoundAndTheLaterAckWins() throws {
         let dir = try makeTempDirectory("rcpt")
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let rc = ReceiptsConfiguration(directory: ReceiptsConfiguration.directory(dataDirectory: dir, destination: "central"))
+        let rc = ReceiptsConfiguration(
+            directory: ReceiptsConfiguration.directory(dataDirectory: dir, destination: "central"))
         #expect(rc.directory == dir + "/receipts/central")
         let w = try ReceiptWriter(configuration: rc, logger: testLogger("receipts"))
         w.record(seqs: Array(1...1000), ids: (1...1000).map { "\(node)-\($0)" }, at: 10_000)

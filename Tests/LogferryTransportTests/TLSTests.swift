@@ -21,7 +21,8 @@ import Testing
         let r = Running(receiver)
         let port = try await receiver.boundPort()
         // An IP address URL: checked against the certificate's IP SAN (SNI cannot carry an address).
-        let sender = makeTLSSender(spool: a, node: nodeA, url: "wss://127.0.0.1:\(port)\(ProtocolV1.path)", caFile: pki.caCert)
+        let sender = makeTLSSender(
+            spool: a, node: nodeA, url: "wss://127.0.0.1:\(port)\(ProtocolV1.path)", caFile: pki.caCert)
         let s = Running(sender)
         let done = await eventually(timeout: 20) { sender.statistics.committed == 300 }
         await s.stop()
@@ -64,10 +65,12 @@ import Testing
         defer { pki.remove() }
         let (a, b, nodeA) = try await journals(count: 50)
         let receiverLogs = LogCapture()
-        let receiver = makeTLSReceiver(spool: b, pki: pki, clientCA: pki.caCert, logger: receiverLogs.logger("receiver"))
+        let receiver = makeTLSReceiver(
+            spool: b, pki: pki, clientCA: pki.caCert, logger: receiverLogs.logger("receiver"))
         let r = Running(receiver)
         let port = try await receiver.boundPort()
-        let sender = makeTLSSender(spool: a, node: nodeA, url: "wss://localhost:\(port)\(ProtocolV1.path)", caFile: pki.caCert)
+        let sender = makeTLSSender(
+            spool: a, node: nodeA, url: "wss://localhost:\(port)\(ProtocolV1.path)", caFile: pki.caCert)
         let s = Running(sender)
         let refused = await eventually(timeout: 20) {
             receiver.statistics.tlsHandshakesFailed >= 2 && sender.statistics.disconnects >= 2
@@ -121,7 +124,10 @@ import Testing
         let done = await eventually(timeout: 20) { sender.statistics.committed == 300 }
         await s.stop()
         await r.stop()
-        #expect(done, "committed \(sender.statistics.committed) of 300; sender \(sender.statistics), receiver \(receiver.statistics)")
+        #expect(
+            done,
+            "committed \(sender.statistics.committed) of 300; sender \(sender.statistics), receiver \(receiver.statistics)"
+        )
         try await expectStoredOnce(b, from: nodeA, count: 300)
         #expect(receiver.statistics.tlsHandshakesFailed == 0)
     }
@@ -160,14 +166,16 @@ import Testing
         // A missing file names itself.
         do {
             _ = try TransportTLS.clientConfiguration(
-                for: SenderConfiguration(url: "wss://x:1/v1/ingest", destinationName: "d", caFile: pki.dir + "/nope.pem"))
+                for: SenderConfiguration(
+                    url: "wss://x:1/v1/ingest", destinationName: "d", caFile: pki.dir + "/nope.pem"))
             Issue.record("a missing ca_file was accepted")
         } catch {
             #expect(error.description.contains("ca_file") && error.description.contains("nope.pem"))
         }
         #expect(try TransportTLS.serverConfiguration(for: ReceiverConfiguration()) == nil)
         #expect(
-            try TransportTLS.clientConfiguration(for: SenderConfiguration(url: "ws://x:1/", destinationName: "d")) == nil)
+            try TransportTLS.clientConfiguration(for: SenderConfiguration(url: "ws://x:1/", destinationName: "d"))
+                == nil)
         #expect(ReceiverConfiguration(tlsClientCAFile: pki.caCert).problems().count == 1)
         #expect(ReceiverConfiguration(tlsCertificateFile: pki.serverCert).problems().count == 1)
         #expect(SenderConfiguration(url: "ws://x:1/", destinationName: "d", caFile: pki.caCert).problems().count == 1)
@@ -246,7 +254,9 @@ struct TestPKI: Sendable {
         let d = pki.dir
         try await makeCA(d, "ca", "logferry test CA")
         try await makeCA(d, "other-ca", "some other CA")
-        try await issue(d, "server", ca: "ca", cn: "localhost", ext: "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n")
+        try await issue(
+            d, "server", ca: "ca", cn: "localhost",
+            ext: "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n")
         try await issue(d, "client", ca: "ca", cn: "edge-01", ext: "extendedKeyUsage=clientAuth\n")
         try await issue(d, "other-client", ca: "other-ca", cn: "edge-02", ext: "extendedKeyUsage=clientAuth\n")
         return pki
@@ -264,7 +274,9 @@ struct TestPKI: Sendable {
 
     private static func issue(_ d: String, _ name: String, ca: String, cn: String, ext: String) async throws {
         try await openssl(
-            ["req", "-new"] + keyArgs + ["-keyout", "\(d)/\(name).key", "-out", "\(d)/\(name).csr", "-subj", "/CN=\(cn)"])
+            ["req", "-new"] + keyArgs + [
+                "-keyout", "\(d)/\(name).key", "-out", "\(d)/\(name).csr", "-subj", "/CN=\(cn)",
+            ])
         try ext.write(toFile: "\(d)/\(name).ext", atomically: true, encoding: .utf8)
         try await openssl([
             "x509", "-req", "-in", "\(d)/\(name).csr", "-CA", "\(d)/\(ca).pem", "-CAkey", "\(d)/\(ca).key",

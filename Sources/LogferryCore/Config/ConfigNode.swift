@@ -15,7 +15,9 @@ public struct ConfigProblem: Error, Sendable, Equatable, CustomStringConvertible
         self.fix = fix
     }
 
-    public var description: String { fix.isEmpty ? "\(file):\(line): \(message)" : "\(file):\(line): \(message); \(fix)" }
+    public var description: String {
+        fix.isEmpty ? "\(file):\(line): \(message)" : "\(file):\(line): \(message); \(fix)"
+    }
 }
 
 /// Every problem found in a config (loading goes on after the first one, so `check` reports all at once).
@@ -78,7 +80,8 @@ public struct ConfigNode: @unchecked Sendable {
                 fix: "check indentation, colons and quoting on this line")
         case .duplicatedKeysInMapping(let dups, let ctx):
             return ConfigProblem(
-                file: file, line: ctx.mark.line, message: "key \(dups.joined(separator: ", ")) appears twice in one mapping",
+                file: file, line: ctx.mark.line,
+                message: "key \(dups.joined(separator: ", ")) appears twice in one mapping",
                 fix: "keep one of them")
         default:
             return ConfigProblem(file: file, line: 1, message: "YAML error: \(e)", fix: "")
@@ -97,7 +100,9 @@ public struct ConfigNode: @unchecked Sendable {
     /// The node as a mapping, or an error naming what was expected.
     public func mapping(_ d: ConfigDiagnostics, what: String) -> ConfigMapping? {
         guard case .mapping(let m) = node else {
-            d.error(self, "\(what) must be a mapping (key: value lines), found \(kindName)", fix: "indent its keys under it")
+            d.error(
+                self, "\(what) must be a mapping (key: value lines), found \(kindName)", fix: "indent its keys under it"
+            )
             return nil
         }
         var entries: [ConfigMapping.Entry] = []
@@ -115,7 +120,9 @@ public struct ConfigNode: @unchecked Sendable {
     /// The node as a string scalar.
     public func string(_ d: ConfigDiagnostics, what: String) -> String? {
         guard case .scalar(let s) = node else {
-            d.error(self, "\(what) must be a single value, found \(kindName)", fix: "write it on the same line after the colon")
+            d.error(
+                self, "\(what) must be a single value, found \(kindName)",
+                fix: "write it on the same line after the colon")
             return nil
         }
         return s.string
@@ -129,7 +136,8 @@ public struct ConfigNode: @unchecked Sendable {
             var out: [String] = []
             for item in seq {
                 guard case .scalar(let s) = item else {
-                    d.error(ConfigNode(node: item, file: file), "every item of \(what) must be a string", fix: "quote it")
+                    d.error(
+                        ConfigNode(node: item, file: file), "every item of \(what) must be a string", fix: "quote it")
                     return nil
                 }
                 out.append(s.string)
@@ -216,7 +224,8 @@ public struct ConfigMapping {
     public func size(_ key: String, _ d: ConfigDiagnostics) -> Int? {
         guard let v = self[key], let s = v.string(d, what: "'\(key)'") else { return nil }
         guard let n = ConfigValues.parseSize(s) else {
-            d.error(v, "'\(key)' is not a size: '\(s)'", fix: "write bytes with a unit: 64KiB, 16MiB, 2GiB (or 10MB, 1GB)")
+            d.error(
+                v, "'\(key)' is not a size: '\(s)'", fix: "write bytes with a unit: 64KiB, 16MiB, 2GiB (or 10MB, 1GB)")
             return nil
         }
         return n

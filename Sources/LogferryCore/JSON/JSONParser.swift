@@ -34,7 +34,8 @@ public struct JSONParser {
     }
 
     /// Parses one value at the start of `buf` and returns it with the offset just past it (no trailing check).
-    public static func parsePrefix(_ buf: UnsafeBufferPointer<UInt8>, options: Options = Options()) throws(JSONParseError)
+    public static func parsePrefix(_ buf: UnsafeBufferPointer<UInt8>, options: Options = Options())
+        throws(JSONParseError)
         -> (JSONValue, Int)
     {
         var p = JSONParser(buf: buf, options: options)

@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Small synchronous file helpers for state files (identity, cursors, offsets). They are called at start-up

@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A node's persistent identity: 16 random bytes created once in the data directory (`node-id`) and kept

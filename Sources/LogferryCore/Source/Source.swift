@@ -9,8 +9,9 @@ public struct RawMessage: Sendable, Equatable {
     /// The sender's message was longer than `max_message_bytes` and was cut to it.
     public var truncated: Bool
 
-    public init(bytes: [UInt8], receivedAt: Timestamp, file: String? = nil, offset: Int64? = nil, truncated: Bool = false)
-    {
+    public init(
+        bytes: [UInt8], receivedAt: Timestamp, file: String? = nil, offset: Int64? = nil, truncated: Bool = false
+    ) {
         self.bytes = bytes
         self.receivedAt = receivedAt
         self.file = file

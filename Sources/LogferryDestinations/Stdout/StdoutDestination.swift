@@ -1,6 +1,6 @@
 import Glibc
-import Logging
 import LogferryCore
+import Logging
 
 /// The `stdout` destination: one JSON document per line (with `_id`) on standard output, for debugging and
 /// for piping a node into other tools. The cursor moves after the batch was written to the stdout pipe:
@@ -38,7 +38,9 @@ public struct StdoutDestination: Sendable {
                 do {
                     let e = try SpooledEvent.decode(r.payload)
                     if let selector, !selector.accepts(document: e.document) { continue }
-                    out.append(contentsOf: documentWithID(e.document, id: e.resolvedOrigin(localNode: localNode, seq: r.seq).documentID))
+                    out.append(
+                        contentsOf: documentWithID(
+                            e.document, id: e.resolvedOrigin(localNode: localNode, seq: r.seq).documentID))
                     out.append(0x0A)
                 } catch {
                     logger.warning("skipping undecodable journal record", metadata: ["seq": "\(r.seq)"])

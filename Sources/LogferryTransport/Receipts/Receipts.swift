@@ -127,7 +127,8 @@ public struct Receipts: Sendable {
     /// Loads every receipt of `destination`; an absent directory gives no receipts (nothing acknowledged yet, or
     /// receipts not enabled).
     public init(dataDirectory: String, destination: String) throws(ReceiptsError) {
-        try self.init(directory: ReceiptsConfiguration.directory(dataDirectory: dataDirectory, destination: destination))
+        try self.init(
+            directory: ReceiptsConfiguration.directory(dataDirectory: dataDirectory, destination: destination))
     }
 
     public init(directory: String) throws(ReceiptsError) {
@@ -324,11 +325,13 @@ final class ReceiptWriter: Sendable {
 
     private func writeRuns(_ runs: [ReceiptRun], _ s: inout State) {
         let first = runs[0].ackedAtMillis
-        let reuse = s.segments.last.map { $0.entries < segmentEntries && first - $0.segment.startMillis < 3_600_000 } ?? false
+        let reuse =
+            s.segments.last.map { $0.entries < segmentEntries && first - $0.segment.startMillis < 3_600_000 } ?? false
         if !reuse {
             var start = first
             if let last = s.segments.last, start <= last.segment.startMillis { start = last.segment.startMillis + 1 }
-            s.segments.append((ReceiptSegments.Segment(name: "\(start)\(ReceiptSegments.suffix)", startMillis: start), 0, start))
+            s.segments.append(
+                (ReceiptSegments.Segment(name: "\(start)\(ReceiptSegments.suffix)", startMillis: start), 0, start))
         }
         let index = s.segments.count - 1
         let path = configuration.directory + "/" + s.segments[index].segment.name

@@ -18,7 +18,8 @@ struct ReceiverTLSChannel<Base: ServerChildChannel>: ServerChildChannel {
         channel.eventLoop.makeCompletedFuture {
             try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: context))
             try channel.pipeline.syncOperations.addHandler(
-                TLSHandshakeObserver(remote: channel.remoteAddress?.description ?? "unknown", report: onHandshakeFailure))
+                TLSHandshakeObserver(
+                    remote: channel.remoteAddress?.description ?? "unknown", report: onHandshakeFailure))
         }.flatMap {
             base.setup(channel: channel, logger: logger)
         }

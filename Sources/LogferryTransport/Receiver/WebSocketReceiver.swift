@@ -76,7 +76,9 @@ public final class WebSocketReceiver: Service, Sendable {
         do {
             let problems = configuration.problems()
             guard problems.isEmpty else { throw TLSSetupError(problems.joined(separator: "; ")) }
-            let tls = try TransportTLS.serverConfiguration(for: configuration).map { try NIOSSLContext(configuration: $0) }
+            let tls = try TransportTLS.serverConfiguration(for: configuration).map {
+                try NIOSSLContext(configuration: $0)
+            }
             let ledger = try await loadLedger()
             if authenticator.isOpen && configuration.tlsClientCAFile == nil {
                 logger.warning(
@@ -254,7 +256,8 @@ public final class WebSocketReceiver: Service, Sendable {
                     metadata: [
                         "source": "\(configuration.sourceName)", "address": "\(configuration.host):\(p)",
                         "path": "\(configuration.path)",
-                        "tls": "\(configuration.tlsClientCAFile != nil ? "mutual" : configuration.usesTLS ? "on" : "off")",
+                        "tls":
+                            "\(configuration.tlsClientCAFile != nil ? "mutual" : configuration.usesTLS ? "on" : "off")",
                     ])
                 self?.setPort(.success(p))
             },

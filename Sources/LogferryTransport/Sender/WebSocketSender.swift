@@ -195,7 +195,7 @@ public final class WebSocketSender: Service, Sendable {
             }
         } catch let error as WebSocketClientError where error == .webSocketUpgradeFailed {
             reason = "handshake refused (check the token, the path and that the peer is a logferry receiver)"
-        } catch where TransportTLS.isTLSError(error) {
+        } catch  where TransportTLS.isTLSError(error) {
             counters.update { $0.tlsFailures += 1 }
             reason =
                 "TLS failure: \(error) (check ca_file, the receiver certificate's names, and for mutual TLS tls_client_cert/tls_client_key)"

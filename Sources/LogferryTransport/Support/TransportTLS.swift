@@ -122,7 +122,9 @@ public enum TransportTLS {
     }
 
     private static func describe(_ error: any Error) -> String {
-        if let e = error as? NIOSSLError, case .failedToLoadCertificate = e { return "not a certificate, or unreadable" }
+        if let e = error as? NIOSSLError, case .failedToLoadCertificate = e {
+            return "not a certificate, or unreadable"
+        }
         if let e = error as? NIOSSLError, case .failedToLoadPrivateKey = e { return "not a private key, or unreadable" }
         if let e = error as? IOError { return e.description }
         return "\(error)"

@@ -26,12 +26,14 @@ struct CheckCommand: ParsableCommand {
 /// The resolved pipeline as `check` prints it and `run` logs it.
 func describe(_ cfg: NodeConfig) -> String {
     var out: [String] = []
-    out.append("config ok: \(cfg.files.first ?? "-")" + (cfg.files.count > 1 ? " (+\(cfg.files.count - 1) included)" : ""))
+    out.append(
+        "config ok: \(cfg.files.first ?? "-")" + (cfg.files.count > 1 ? " (+\(cfg.files.count - 1) included)" : ""))
     out.append("node: \(cfg.node.name)  data_dir: \(cfg.node.dataDir)")
     let j = cfg.journal
     out.append(
         "journal: \(cfg.node.dataDir)/journal  max_bytes \(ConfigValues.formatSize(j.maxBytes))  segment \(ConfigValues.formatSize(j.segmentBytes))  "
-            + "fsync \(j.fsync.rawValue)\(j.fsync == .interval ? " every \(ConfigValues.formatDuration(j.fsyncInterval))" : "")  when_full \(j.whenFull.rawValue)")
+            + "fsync \(j.fsync.rawValue)\(j.fsync == .interval ? " every \(ConfigValues.formatDuration(j.fsyncInterval))" : "")  when_full \(j.whenFull.rawValue)"
+    )
     out.append("sources:")
     for s in cfg.sources {
         let what: String
@@ -49,14 +51,17 @@ func describe(_ cfg: NodeConfig) -> String {
             let mtls = r.tlsClientCAFile != nil ? "  client certificates required" : ""
             what = "websocket receiver  \(scheme)://\(HostPort(host: r.host, port: r.port))\(r.path)  \(auth)\(mtls)"
         }
-        out.append("  \(s.name): \(what)  format \(s.format.rawValue)  template \(s.template ?? "default")  [\(s.origin)]")
+        out.append(
+            "  \(s.name): \(what)  format \(s.format.rawValue)  template \(s.template ?? "default")  [\(s.origin)]")
     }
     if !cfg.templates.isEmpty {
         out.append("templates:")
         for t in cfg.templates {
             var parts: [String] = []
             if let p = t.pattern { parts.append("pattern '\(p)'") }
-            if !t.fields.isEmpty { parts.append("fields " + t.fields.map { "\($0.name)=\($0.value)" }.joined(separator: " ")) }
+            if !t.fields.isEmpty {
+                parts.append("fields " + t.fields.map { "\($0.name)=\($0.value)" }.joined(separator: " "))
+            }
             if t.jsonBody { parts.append("json_body") }
             out.append("  \(t.name): \(parts.joined(separator: "  "))  [\(t.origin)]")
         }
@@ -80,6 +85,7 @@ func describe(_ cfg: NodeConfig) -> String {
     }
     out.append("pipeline:")
     out.append(
-        "  \(cfg.sources.map(\.name).joined(separator: ", ")) -> parse -> template -> journal -> \(cfg.destinations.map(\.name).joined(separator: ", "))")
+        "  \(cfg.sources.map(\.name).joined(separator: ", ")) -> parse -> template -> journal -> \(cfg.destinations.map(\.name).joined(separator: ", "))"
+    )
     return out.joined(separator: "\n")
 }

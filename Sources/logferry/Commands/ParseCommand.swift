@@ -17,7 +17,10 @@ struct ParseCommand: ParsableCommand {
     @Option(help: "Message format: \(InputFormat.allCases.map(\.rawValue).joined(separator: ", ")).")
     var format: String = "auto"
 
-    @Option(help: "How stdin is split into messages: \(Framing.allCases.map(\.rawValue).joined(separator: ", ")) (none = all of stdin is one message).")
+    @Option(
+        help:
+            "How stdin is split into messages: \(Framing.allCases.map(\.rawValue).joined(separator: ", ")) (none = all of stdin is one message)."
+    )
     var framing: String = "lines"
 
     @Option(help: "Field extraction pattern, e.g. '$date $hour _ _ _ \\[$process\\] _ $ip'.")
@@ -43,10 +46,16 @@ struct ParseCommand: ParsableCommand {
 
     func run() throws {
         guard let inputFormat = InputFormat(rawValue: format) else {
-            throw UserError(description: "--format '\(format)' is unknown; use one of: \(InputFormat.allCases.map(\.rawValue).joined(separator: ", "))")
+            throw UserError(
+                description:
+                    "--format '\(format)' is unknown; use one of: \(InputFormat.allCases.map(\.rawValue).joined(separator: ", "))"
+            )
         }
         guard let framingMode = Framing(rawValue: framing) else {
-            throw UserError(description: "--framing '\(framing)' is unknown; use one of: \(Framing.allCases.map(\.rawValue).joined(separator: ", "))")
+            throw UserError(
+                description:
+                    "--framing '\(framing)' is unknown; use one of: \(Framing.allCases.map(\.rawValue).joined(separator: ", "))"
+            )
         }
         var nodeName = NodeSection.hostname()
         let tmpl: Template
@@ -58,9 +67,14 @@ struct ParseCommand: ParsableCommand {
             }
             nodeName = cfg.node.name
             let compiled: [String: Template]
-            do { compiled = try Pipeline.compileTemplates(cfg) } catch { throw UserError(description: error.description) }
+            do { compiled = try Pipeline.compileTemplates(cfg) } catch {
+                throw UserError(description: error.description)
+            }
             guard let t = compiled[template] else {
-                throw UserError(description: "template '\(template)' is not defined in \(config); defined: \(compiled.keys.sorted().joined(separator: ", "))")
+                throw UserError(
+                    description:
+                        "template '\(template)' is not defined in \(config); defined: \(compiled.keys.sorted().joined(separator: ", "))"
+                )
             }
             tmpl = t
         } else {

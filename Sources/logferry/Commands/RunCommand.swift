@@ -1,8 +1,8 @@
 import ArgumentParser
 import Glibc
-import Logging
 import LogferryCore
 import LogferryJournal
+import Logging
 import ServiceLifecycle
 import UnixSignals
 
@@ -10,7 +10,8 @@ struct RunCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
         abstract: "Run a node in the foreground until SIGTERM/SIGINT (graceful drain); SIGHUP re-reads the config.",
-        discussion: "Without --config, runs the all-in-one quickstart under ./logferry-data (see conf.d/quickstart.yaml)."
+        discussion:
+            "Without --config, runs the all-in-one quickstart under ./logferry-data (see conf.d/quickstart.yaml)."
     )
 
     @Option(name: .long, help: "The config file. Omit it for the all-in-one quickstart.")
@@ -24,7 +25,10 @@ struct RunCommand: AsyncParsableCommand {
 
     mutating func run() async throws {
         guard let level = Logger.Level(rawValue: logLevel) else {
-            throw UserError(description: "--log-level '\(logLevel)' is not a level; use one of: trace, debug, info, notice, warning, error, critical")
+            throw UserError(
+                description:
+                    "--log-level '\(logLevel)' is not a level; use one of: trace, debug, info, notice, warning, error, critical"
+            )
         }
         // The executable is the one place that bootstraps logging; libraries take a Logger.
         LoggingSystem.bootstrap { label in
@@ -48,7 +52,8 @@ struct RunCommand: AsyncParsableCommand {
         }
         let runtime: NodeRuntime
         do {
-            runtime = try await NodeRuntime.build(cfg, logger: logger, drainTimeout: .milliseconds(Int64(drainTimeout * 1000)))
+            runtime = try await NodeRuntime.build(
+                cfg, logger: logger, drainTimeout: .milliseconds(Int64(drainTimeout * 1000)))
         } catch let e as ConfigErrors {
             throw UserError(description: e.description)
         } catch let e as UserError {
@@ -56,7 +61,9 @@ struct RunCommand: AsyncParsableCommand {
         } catch {
             throw RuntimeFailure(description: "cannot start: \(error)")
         }
-        logger.info("logferry \(LogferryVersion.number) starting", metadata: ["node": "\(cfg.node.name)", "identity": "\(runtime.identity)"])
+        logger.info(
+            "logferry \(LogferryVersion.number) starting",
+            metadata: ["node": "\(cfg.node.name)", "identity": "\(runtime.identity)"])
         for line in describe(cfg).split(separator: "\n") { logger.info("\(line)") }
         if quickstart { Quickstart.printBanner(cfg) }
 

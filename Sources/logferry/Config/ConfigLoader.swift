@@ -47,7 +47,9 @@ struct ConfigLoader {
             text = try readSmallFile(path)
         } catch {
             if let from = includedFrom {
-                d.error(file: from.file, line: from.line, "cannot read included file \(path): \(error)", fix: "fix the path or the file's permissions")
+                d.error(
+                    file: from.file, line: from.line, "cannot read included file \(path): \(error)",
+                    fix: "fix the path or the file's permissions")
             } else {
                 d.error(file: path, line: 0, "cannot read config: \(error)", fix: "pass an existing file with --config")
             }
@@ -69,7 +71,9 @@ struct ConfigLoader {
         top.rejectUnknown(allowed: Self.topLevelKeys, d)
         if !isMain {
             for key in ["node", "journal"] where top[key] != nil {
-                d.error(top[key]!, "'\(key)' belongs in the main config file, not in a fragment", fix: "move it to the main file")
+                d.error(
+                    top[key]!, "'\(key)' belongs in the main config file, not in a fragment",
+                    fix: "move it to the main file")
             }
         } else {
             if let n = top.mapping("node", d, what: "node") { loadNode(n) }
@@ -105,16 +109,22 @@ struct ConfigLoader {
     private mutating func loadNode(_ m: ConfigMapping) {
         m.rejectUnknown(allowed: ["name", "data_dir", "metrics_listen"], d)
         if let v = m.string("name", d) {
-            if v.isEmpty { d.error(m["name"]!, "node name is empty", fix: "set a name or remove the key to use the hostname") }
-            else { config.node.name = v }
+            if v.isEmpty {
+                d.error(m["name"]!, "node name is empty", fix: "set a name or remove the key to use the hostname")
+            } else {
+                config.node.name = v
+            }
         }
         if let v = m.string("data_dir", d) { config.node.dataDir = v }
         if let v = m.string("metrics_listen", d) {
             if HostPort(v) == nil {
-                d.error(m["metrics_listen"]!, "metrics_listen '\(v)' is not host:port", fix: "write e.g. 127.0.0.1:9600")
+                d.error(
+                    m["metrics_listen"]!, "metrics_listen '\(v)' is not host:port", fix: "write e.g. 127.0.0.1:9600")
             } else {
                 config.node.metricsListen = v
-                d.error(m["metrics_listen"]!, "metrics_listen is not implemented yet (issue #6 adds /metrics)", fix: "remove the key for now")
+                d.error(
+                    m["metrics_listen"]!, "metrics_listen is not implemented yet (issue #6 adds /metrics)",
+                    fix: "remove the key for now")
             }
         }
     }
@@ -126,17 +136,25 @@ struct ConfigLoader {
         if let v = m.duration("fsync_interval", d) { config.journal.fsyncInterval = v }
         if let v = m.choice("when_full", d, as: JournalSection.WhenFull.self) { config.journal.whenFull = v }
         if let v = m.size("segment_bytes", d) {
-            if v < 64 * 1024 { d.error(m["segment_bytes"]!, "segment_bytes must be at least 64KiB", fix: "use e.g. 64MiB") }
-            else { config.journal.segmentBytes = v }
+            if v < 64 * 1024 {
+                d.error(m["segment_bytes"]!, "segment_bytes must be at least 64KiB", fix: "use e.g. 64MiB")
+            } else {
+                config.journal.segmentBytes = v
+            }
         }
         if config.journal.segmentBytes > config.journal.maxBytes / 2, let n = m["max_bytes"] {
-            d.error(n, "max_bytes (\(ConfigValues.formatSize(config.journal.maxBytes))) must hold at least two segments of \(ConfigValues.formatSize(config.journal.segmentBytes))", fix: "raise max_bytes or lower segment_bytes")
+            d.error(
+                n,
+                "max_bytes (\(ConfigValues.formatSize(config.journal.maxBytes))) must hold at least two segments of \(ConfigValues.formatSize(config.journal.segmentBytes))",
+                fix: "raise max_bytes or lower segment_bytes")
         }
     }
 
     private func checkDuplicate(_ name: String, in origins: [String: Origin], kind: String, at: Origin) -> Bool {
         if let prev = origins[name] {
-            d.error(file: at.file, line: at.line, "\(kind) '\(name)' is defined twice: here and at \(prev)", fix: "rename or remove one of them")
+            d.error(
+                file: at.file, line: at.line, "\(kind) '\(name)' is defined twice: here and at \(prev)",
+                fix: "rename or remove one of them")
             return true
         }
         return false
@@ -149,11 +167,15 @@ struct ConfigLoader {
         guard let m = node.mapping(d, what: "source '\(name)'") else { return }
         guard let type = m.string("type", d, required: true) else { return }
         guard Self.sourceTypes.contains(type) else {
-            d.error(m["type"]!, "source '\(name)' has unknown type '\(type)'", fix: "use one of: \(Self.sourceTypes.joined(separator: ", "))")
+            d.error(
+                m["type"]!, "source '\(name)' has unknown type '\(type)'",
+                fix: "use one of: \(Self.sourceTypes.joined(separator: ", "))")
             return
         }
         guard Self.supportedSourceTypes.contains(type) else {
-            d.error(m["type"]!, "source type '\(type)' is not implemented yet in this build (issue #3)", fix: "use one of: \(Self.supportedSourceTypes.joined(separator: ", "))")
+            d.error(
+                m["type"]!, "source type '\(type)' is not implemented yet in this build (issue #3)",
+                fix: "use one of: \(Self.supportedSourceTypes.joined(separator: ", "))")
             return
         }
         let common = ["type", "format", "template", "max_message_bytes"]
@@ -170,14 +192,21 @@ struct ConfigLoader {
             guard let path = m.string("path", d, required: true) else { return }
             var mode: mode_t = 0o666
             if let ms = m.string("mode", d) {
-                if let v = mode_t(ms, radix: 8), v <= 0o7777 { mode = v } else {
-                    d.error(m["mode"]!, "mode '\(ms)' is not an octal permission", fix: "quote it as a string: mode: \"0660\"")
+                if let v = mode_t(ms, radix: 8), v <= 0o7777 {
+                    mode = v
+                } else {
+                    d.error(
+                        m["mode"]!, "mode '\(ms)' is not an octal permission",
+                        fix: "quote it as a string: mode: \"0660\"")
                 }
             }
             kind = .unixDgram(path: path, mode: mode, receiveBufferBytes: m.size("receive_buffer_bytes", d))
         case "file":
             m.rejectUnknown(
-                allowed: common + ["include", "exclude", "start_at", "poll_interval", "multiline", "multiline_start", "rotated_file_linger"], d)
+                allowed: common + [
+                    "include", "exclude", "start_at", "poll_interval", "multiline", "multiline_start",
+                    "rotated_file_linger",
+                ], d)
             guard let include = m.stringList("include", d) else {
                 m.missing("include", d, example: "[/var/log/app/*.log]")
                 return
@@ -186,27 +215,37 @@ struct ConfigLoader {
             func absolute(_ p: String) -> String { p.hasPrefix("/") ? p : base + "/" + p }
             var start = FileTailConfiguration.StartAt.beginning
             if let s = m.string("start_at", d) {
-                if let v = FileTailConfiguration.StartAt(rawValue: s) { start = v } else {
+                if let v = FileTailConfiguration.StartAt(rawValue: s) {
+                    start = v
+                } else {
                     d.error(m["start_at"]!, "start_at cannot be '\(s)'", fix: "use beginning or end")
                 }
             }
             var multiline: FileTailConfiguration.Multiline?
             if let rule = m.string("multiline", d) {
-                if rule == "indented" { multiline = .init(rule: .indentedContinuation) } else {
-                    d.error(m["multiline"]!, "multiline cannot be '\(rule)'", fix: "use 'indented' (continuation lines start with whitespace) or multiline_start: REGEX")
+                if rule == "indented" {
+                    multiline = .init(rule: .indentedContinuation)
+                } else {
+                    d.error(
+                        m["multiline"]!, "multiline cannot be '\(rule)'",
+                        fix: "use 'indented' (continuation lines start with whitespace) or multiline_start: REGEX")
                 }
             }
             if let pattern = m.string("multiline_start", d) { multiline = .init(rule: .startPattern(pattern)) }
             var fc = FileTailConfiguration(
-                name: name, include: include.map(absolute), exclude: (m.stringList("exclude", d) ?? []).map { $0.contains("/") ? absolute($0) : $0 },
-                startAt: start, statePath: FileTailConfiguration.defaultStatePath(dataDir: config.node.dataDir, name: name),
+                name: name, include: include.map(absolute),
+                exclude: (m.stringList("exclude", d) ?? []).map { $0.contains("/") ? absolute($0) : $0 },
+                startAt: start,
+                statePath: FileTailConfiguration.defaultStatePath(dataDir: config.node.dataDir, name: name),
                 maxLineBytes: maxBytes, multiline: multiline)
             if let v = m.duration("poll_interval", d) { fc.pollInterval = v }
             if let v = m.duration("rotated_file_linger", d) { fc.rotatedFileLinger = v }
             for problem in fc.problems() { d.error(m.node, "source '\(name)': \(problem)", fix: "") }
             kind = .file(fc)
         default:  // websocket
-            m.rejectUnknown(allowed: common + ["listen", "path", "tokens", "tokens_file", "tls_cert", "tls_key", "tls_client_ca"], d)
+            m.rejectUnknown(
+                allowed: common + ["listen", "path", "tokens", "tokens_file", "tls_cert", "tls_key", "tls_client_ca"], d
+            )
             guard let listen = m.string("listen", d, required: true) else { return }
             guard let hp = HostPort(listen) else {
                 d.error(m["listen"]!, "listen '\(listen)' is not host:port", fix: "write e.g. 0.0.0.0:7000")
@@ -228,12 +267,16 @@ struct ConfigLoader {
             rc.tlsKeyFile = m.string("tls_key", d).map { resolve($0, relativeTo: node.file) }
             rc.tlsClientCAFile = m.string("tls_client_ca", d).map { resolve($0, relativeTo: node.file) }
             for problem in rc.problems() {
-                d.error(m["tls_cert"] ?? m["tls_key"] ?? m["tls_client_ca"] ?? m.node, "source '\(name)': \(problem)", fix: "")
+                d.error(
+                    m["tls_cert"] ?? m["tls_key"] ?? m["tls_client_ca"] ?? m.node, "source '\(name)': \(problem)",
+                    fix: "")
             }
             kind = .websocket(rc)
         }
         config.sources.append(
-            SourceConfig(name: name, kind: kind, format: format, template: m.string("template", d), maxMessageBytes: maxBytes, origin: origin))
+            SourceConfig(
+                name: name, kind: kind, format: format, template: m.string("template", d), maxMessageBytes: maxBytes,
+                origin: origin))
     }
 
     private mutating func loadTemplate(name: String, node: ConfigNode, keyLine: Int) {
@@ -260,17 +303,23 @@ struct ConfigLoader {
         guard let m = node.mapping(d, what: "destination '\(name)'") else { return }
         guard let type = m.string("type", d, required: true) else { return }
         guard Self.destinationTypes.contains(type) else {
-            d.error(m["type"]!, "destination '\(name)' has unknown type '\(type)'", fix: "use one of: \(Self.destinationTypes.joined(separator: ", "))")
+            d.error(
+                m["type"]!, "destination '\(name)' has unknown type '\(type)'",
+                fix: "use one of: \(Self.destinationTypes.joined(separator: ", "))")
             return
         }
         guard Self.supportedDestinationTypes.contains(type) else {
-            d.error(m["type"]!, "destination type '\(type)' is not implemented yet in this build", fix: "use one of: \(Self.supportedDestinationTypes.joined(separator: ", "))")
+            d.error(
+                m["type"]!, "destination type '\(type)' is not implemented yet in this build",
+                fix: "use one of: \(Self.supportedDestinationTypes.joined(separator: ", "))")
             return
         }
         let common = ["type", "inputs", "filter"]
         let inputs = m.stringList("inputs", d)
         if let inputs, inputs.isEmpty, let n = m["inputs"] {
-            d.error(n, "inputs of destination '\(name)' is an empty list: it would receive nothing", fix: "name sources, or remove 'inputs' to take all")
+            d.error(
+                n, "inputs of destination '\(name)' is an empty list: it would receive nothing",
+                fix: "name sources, or remove 'inputs' to take all")
         }
         let filter = m.string("filter", d)
         var selector: DocumentSelector?
@@ -278,7 +327,9 @@ struct ConfigLoader {
             let s = try DocumentSelector(inputs: inputs, filter: filter)
             selector = s.selectsEverything ? nil : s
         } catch {
-            d.error(m["filter"] ?? m.node, "destination '\(name)': \(error)", fix: "see docs/FILTERS.md for the filter syntax")
+            d.error(
+                m["filter"] ?? m.node, "destination '\(name)': \(error)",
+                fix: "see docs/FILTERS.md for the filter syntax")
         }
         let kind: DestinationConfig.Kind
         switch type {
@@ -326,7 +377,8 @@ struct ConfigLoader {
             kind = .stdout
         }
         config.destinations.append(
-            DestinationConfig(name: name, kind: kind, inputs: inputs, filter: filter, selector: selector, origin: origin))
+            DestinationConfig(
+                name: name, kind: kind, inputs: inputs, filter: filter, selector: selector, origin: origin))
     }
 
     /// Cross-references: templates and inputs that name nothing, a node with nothing to do.
@@ -334,22 +386,32 @@ struct ConfigLoader {
         let templateNames = Set(config.templates.map(\.name))
         for s in config.sources {
             if let t = s.template, !templateNames.contains(t) {
-                d.error(file: s.origin.file, line: s.origin.line, "source '\(s.name)' uses template '\(t)', which is not defined",
-                    fix: templateNames.isEmpty ? "define it under templates:" : "use one of: \(templateNames.sorted().joined(separator: ", "))")
+                d.error(
+                    file: s.origin.file, line: s.origin.line,
+                    "source '\(s.name)' uses template '\(t)', which is not defined",
+                    fix: templateNames.isEmpty
+                        ? "define it under templates:" : "use one of: \(templateNames.sorted().joined(separator: ", "))"
+                )
             }
         }
         let sourceNames = config.sources.map(\.name)
         for dest in config.destinations {
             for input in dest.inputs ?? [] where !sourceNames.contains(input) {
-                d.error(file: dest.origin.file, line: dest.origin.line, "destination '\(dest.name)' lists input '\(input)', which is not a source",
+                d.error(
+                    file: dest.origin.file, line: dest.origin.line,
+                    "destination '\(dest.name)' lists input '\(input)', which is not a source",
                     fix: "use one of: \(sourceNames.joined(separator: ", "))")
             }
         }
         if config.sources.isEmpty, let f = config.files.first, d.problems.isEmpty {
-            d.error(file: f, line: 1, "no sources are configured", fix: "add a source under sources:, e.g. type: unix-dgram")
+            d.error(
+                file: f, line: 1, "no sources are configured", fix: "add a source under sources:, e.g. type: unix-dgram"
+            )
         }
         if config.destinations.isEmpty, let f = config.files.first, d.problems.isEmpty {
-            d.error(file: f, line: 1, "no destinations are configured", fix: "add a destination under destinations:, e.g. type: file")
+            d.error(
+                file: f, line: 1, "no destinations are configured",
+                fix: "add a destination under destinations:, e.g. type: file")
         }
     }
 }
