@@ -10,11 +10,13 @@ final class ThreadBox: @unchecked Sendable {
 func startThread(_ body: @escaping @Sendable () -> Void) -> pthread_t {
     var tid = pthread_t()
     let box = Unmanaged.passRetained(ThreadBox(body))
-    let rc = pthread_create(&tid, nil, { arg in
-        let box = Unmanaged<ThreadBox>.fromOpaque(arg!).takeRetainedValue()
-        box.body()
-        return nil
-    }, box.toOpaque())
+    let rc = pthread_create(
+        &tid, nil,
+        { arg in
+            let box = Unmanaged<ThreadBox>.fromOpaque(arg!).takeRetainedValue()
+            box.body()
+            return nil
+        }, box.toOpaque())
     precondition(rc == 0, "pthread_create failed: \(rc)")
     return tid
 }

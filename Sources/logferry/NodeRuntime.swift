@@ -76,6 +76,12 @@ struct NodeRuntime {
                         receiveBufferBytes: rcvbuf),
                     logger: slog)
                 sources.append(SourceService(source: source, ingest: ingest, spool: journal, logger: slog))
+            case .unixStream(let ucfg):
+                let ingest = Pipeline.ingest(for: s, cfg: cfg, templates: templates)
+                sources.append(
+                    SourceService(
+                        source: UnixStreamSource(config: ucfg, logger: slog), ingest: ingest, spool: journal,
+                        logger: slog))
             case .file(let fcfg):
                 let stateDir = String(fcfg.statePath[..<fcfg.statePath.lastIndex(of: "/")!])
                 try makeDirectories(stateDir, mode: 0o750)

@@ -28,7 +28,9 @@ struct UnixDatagramSourceTests {
     }
 
     /// Runs the source, collecting what it delivers, until `count` messages arrived.
-    func collect(_ config: UnixDatagramConfiguration, count: Int, _ produce: @escaping @Sendable () -> Void) async throws -> [RawMessage] {
+    func collect(_ config: UnixDatagramConfiguration, count: Int, _ produce: @escaping @Sendable () -> Void)
+        async throws -> [RawMessage]
+    {
         let got = Mutex<[RawMessage]>([])
         let source = UnixDatagramSource(config: config, logger: logger)
         let task = Task {
@@ -92,7 +94,9 @@ struct UnixDatagramSourceTests {
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let path = dir + "/precious.log"
         try "keep me".write(toFile: path, atomically: true, encoding: .utf8)
-        #expect(throws: UnixSocketError.self) { try UnixDatagramSource.bindSocket(UnixDatagramConfiguration(name: "t", path: path)) }
+        #expect(throws: UnixSocketError.self) {
+            try UnixDatagramSource.bindSocket(UnixDatagramConfiguration(name: "t", path: path))
+        }
         #expect(try String(contentsOfFile: path, encoding: .utf8) == "keep me")
     }
 

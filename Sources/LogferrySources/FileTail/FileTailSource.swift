@@ -96,7 +96,7 @@ public struct FileTailSource: Source {
         _ = try await onQueue(queue) { reader.shutdown() }
     }
 
-    /// Batches written to the journal but not yet durable, with the checkpoint each allows once it is.
+    /// A batch written to the journal but not yet durable, with the checkpoint it allows once it is.
     private typealias Pending = (delivery: Delivery, checkpoint: [UInt8]?)
 
     /// At most this many batches wait for their group fsync while reading goes on. Reading is then not paced by
@@ -104,30 +104,31 @@ public struct FileTailSource: Source {
     /// less unread), and after a crash at most this many batches are read again.
     static let maxBatchesInFlight = 4
 
+    /// Reads and delivers; a second task waits for each batch to be durable and then writes its checkpoint, in
+    /// order, so offsets move only past lines the journal holds durably.
     private func loop(reader: FileTailReader, queue: DispatchQueue, deliver: @escaping Deliver) async throws {
-        var pending: [Pending] = []
-        while !Task.isCancelled {
-            // Waits at most `pollInterval` when nothing changed; cancellation wakes it through `wake()`.
-            let batch = try await onQueue(queue) { reader.nextBatch() }
-            if batch.messages.isEmpty {
-                // Idle: let every checkpoint catch up.
-                try await settle(&pending, keeping: 0, reader: reader, queue: queue)
-                continue
+        let pending = AsyncBoundedQueue<Pending>(capacity: Self.maxBatchesInFlight)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                while let ready = await pending.takeAll() {
+                    for p in ready {
+                        try await p.delivery.durable()
+                        if let checkpoint = p.checkpoint {
+                            _ = try await onQueue(queue) { reader.writeCheckpoint(checkpoint) }
+                        }
+                    }
+                }
             }
-            pending.append((try await deliver(batch.messages), batch.checkpoint))
-            try await settle(&pending, keeping: Self.maxBatchesInFlight - 1, reader: reader, queue: queue)
-        }
-    }
-
-    /// Waits, oldest first, until at most `keeping` batches are still pending, writing each one's checkpoint once
-    /// it is durable: offsets move only past lines the journal holds durably, and in order.
-    private func settle(_ pending: inout [Pending], keeping: Int, reader: FileTailReader, queue: DispatchQueue) async throws {
-        while pending.count > keeping {
-            let oldest = pending.removeFirst()
-            try await oldest.delivery.durable()
-            if let checkpoint = oldest.checkpoint {
-                _ = try await onQueue(queue) { reader.writeCheckpoint(checkpoint) }
+            defer { pending.close() }
+            while !Task.isCancelled {
+                // Waits at most `pollInterval` when nothing changed; cancellation wakes it through `wake()`.
+                let batch = try await onQueue(queue) { reader.nextBatch() }
+                guard !batch.messages.isEmpty else { continue }
+                // Waits while `maxBatchesInFlight` batches are not yet durable.
+                guard await pending.push((try await deliver(batch.messages), batch.checkpoint)) else { break }
             }
+            pending.close()
+            try await group.waitForAll()
         }
     }
 }

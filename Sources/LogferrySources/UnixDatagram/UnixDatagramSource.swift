@@ -1,6 +1,6 @@
 import Glibc
-import Logging
 import LogferryCore
+import Logging
 import Synchronization
 
 /// Configuration of a `unix-dgram` source (`type: unix-dgram`): the socket syslog(3), `logger`, `/dev/log`
@@ -42,19 +42,6 @@ public final class DatagramSourceCounters: Sendable {
     public init() {}
 }
 
-public enum UnixSocketError: Error, CustomStringConvertible, Sendable {
-    case notASocket(String)
-    case system(String, String, Int32)
-
-    public var description: String {
-        switch self {
-        case .notASocket(let p):
-            return "\(p) exists and is not a socket; refusing to replace it. Remove it or choose another path"
-        case .system(let op, let p, let e): return "\(op) \(p): \(String(cString: strerror(e)))"
-        }
-    }
-}
-
 /// Receives datagrams on a unix socket.
 ///
 /// The socket is created and bound here and read with `recvmmsg` on a dedicated thread, not through NIO:
@@ -77,11 +64,7 @@ public struct UnixDatagramSource: Source {
 
     /// Creates the socket file: replaces a stale socket, refuses anything else, applies the mode.
     public static func bindSocket(_ config: UnixDatagramConfiguration) throws -> Int32 {
-        var st = stat()
-        if lstat(config.path, &st) == 0 {
-            guard (st.st_mode & S_IFMT) == S_IFSOCK else { throw UnixSocketError.notASocket(config.path) }
-            unlink(config.path)
-        }
+        try UnixSocketFile.prepareForBind(config.path)
         let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw UnixSocketError.system("socket", config.path, errno) }
         var addr = sockaddr_un()
@@ -96,19 +79,19 @@ public struct UnixDatagramSource: Source {
             raw.copyBytes(from: pathBytes)
             raw[pathBytes.count] = 0
         }
-        // umask could make the socket less accessible than configured; chmod afterwards sets it exactly.
         let rc = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
         }
         guard rc == 0 else {
             let e = errno
             close(fd)
             throw UnixSocketError.system("bind", config.path, e)
         }
-        guard chmod(config.path, config.mode) == 0 else {
-            let e = errno
+        do { try UnixSocketFile.applyMode(config.path, config.mode) } catch {
             close(fd)
-            throw UnixSocketError.system("chmod", config.path, e)
+            throw error
         }
         if var size = config.receiveBufferBytes.map({ Int32(clamping: $0) }) {
             setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))

@@ -39,6 +39,9 @@ func describe(_ cfg: NodeConfig) -> String {
         let what: String
         switch s.kind {
         case .unixDgram(let path, let mode, _): what = "unix-dgram  \(path)  mode 0\(String(mode, radix: 8))"
+        case .unixStream(let u):
+            what =
+                "unix-stream  \(u.path)  mode 0\(String(u.mode, radix: 8))  framing \(u.framing.rawValue)  max_connections \(u.maxConnections)"
         case .file(let f):
             var parts = ["file  \(f.include.joined(separator: ", "))"]
             if !f.exclude.isEmpty { parts.append("exclude \(f.exclude.joined(separator: ", "))") }

@@ -10,7 +10,7 @@ import LogferryTransport
 struct ConfigLoader {
     static let topLevelKeys = ["include", "node", "journal", "sources", "templates", "destinations"]
     static let sourceTypes = ["unix-dgram", "unix-stream", "file", "udp", "tcp", "websocket", "http"]
-    static let supportedSourceTypes = ["unix-dgram", "file", "websocket"]
+    static let supportedSourceTypes = ["unix-dgram", "unix-stream", "file", "websocket"]
     static let destinationTypes = ["websocket", "file", "store", "clickhouse", "stdout"]
     static let supportedDestinationTypes = ["websocket", "file", "stdout"]
 
@@ -201,6 +201,22 @@ struct ConfigLoader {
                 }
             }
             kind = .unixDgram(path: path, mode: mode, receiveBufferBytes: m.size("receive_buffer_bytes", d))
+        case "unix-stream":
+            m.rejectUnknown(allowed: common + ["path", "mode", "max_connections", "framing"], d)
+            guard let path = m.string("path", d, required: true) else { return }
+            var sc = UnixStreamConfiguration(name: name, path: path, maxMessageBytes: maxBytes)
+            if let ms = m.string("mode", d) {
+                if let v = mode_t(ms, radix: 8), v <= 0o7777 {
+                    sc.mode = v
+                } else {
+                    d.error(
+                        m["mode"]!, "mode '\(ms)' is not an octal permission",
+                        fix: "quote it as a string: mode: \"0660\"")
+                }
+            }
+            if let v = m.int("max_connections", d, range: 1...100_000) { sc.maxConnections = v }
+            if let v = m.choice("framing", d, as: UnixStreamConfiguration.FramingMode.self) { sc.framing = v }
+            kind = .unixStream(sc)
         case "file":
             m.rejectUnknown(
                 allowed: common + [

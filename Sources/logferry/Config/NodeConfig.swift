@@ -63,6 +63,8 @@ struct Origin: CustomStringConvertible {
 struct SourceConfig {
     enum Kind {
         case unixDgram(path: String, mode: mode_t, receiveBufferBytes: Int?)
+        /// A unix stream socket (logger -T, socat, rsyslog omuxsock); the component's own configuration type.
+        case unixStream(UnixStreamConfiguration)
         /// Tailed files; the component's own configuration type.
         case file(FileTailConfiguration)
         /// The receiver; its settings are the component's own configuration type.

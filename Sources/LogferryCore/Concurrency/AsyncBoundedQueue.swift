@@ -1,10 +1,9 @@
-import LogferryCore
 import Synchronization
 
 /// A FIFO between one producer and one consumer with a bound: `push` waits while it is full (so a fast peer
 /// is held back by TCP instead of filling memory), `takeAll` hands over everything queued at once (so the
 /// consumer can store several batches in one journal append).
-final class AsyncBoundedQueue<Element: Sendable>: Sendable {
+public final class AsyncBoundedQueue<Element: Sendable>: Sendable {
     private struct State {
         var items: [Element] = []
         var closed = false
@@ -18,14 +17,14 @@ final class AsyncBoundedQueue<Element: Sendable>: Sendable {
     private let capacity: Int
     private let state = Mutex(State())
 
-    init(capacity: Int) {
+    public init(capacity: Int) {
         precondition(capacity > 0, "a queue needs room for one element")
         self.capacity = capacity
     }
 
     /// Appends, waiting while full. Returns false when the queue was closed (the element is dropped).
     @discardableResult
-    func push(_ element: Element) async -> Bool {
+    public func push(_ element: Element) async -> Bool {
         while true {
             let step: PushStep = state.withLock { s in
                 if s.closed { return .closed }
@@ -47,7 +46,7 @@ final class AsyncBoundedQueue<Element: Sendable>: Sendable {
     }
 
     /// Everything queued, waiting while empty. Nil once closed and drained, or when the task is cancelled.
-    func takeAll() async -> [Element]? {
+    public func takeAll() async -> [Element]? {
         while true {
             let step: TakeStep = state.withLock { s in
                 if !s.items.isEmpty {
@@ -71,7 +70,7 @@ final class AsyncBoundedQueue<Element: Sendable>: Sendable {
     }
 
     /// No more pushes; the consumer still gets what is queued.
-    func close() {
+    public func close() {
         let (a, b) = state.withLock { s in
             s.closed = true
             return (s.consumer.take(), s.producer.take())
