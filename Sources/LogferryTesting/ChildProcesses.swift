@@ -98,3 +98,26 @@ public func canConnect(port: Int) -> Bool {
     }
     return r == 0
 }
+
+/// Writes `dir/logferry.yaml` for a central node: a websocket receiver on 127.0.0.1:`port` accepting `token`
+/// (from `dir/tokens`), storing documents under `dir/store/${HOST}/${PROGRAM}.log`. Returns the config path.
+public func writeReceiverConfig(dir: String, port: Int, token: String) throws -> String {
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    try (token + "\n").write(toFile: dir + "/tokens", atomically: true, encoding: .utf8)
+    let config = """
+        node:
+          name: central
+          data_dir: \(dir)/data
+        sources:
+          ingest:
+            type: websocket
+            listen: 127.0.0.1:\(port)
+            tokens_file: tokens
+        destinations:
+          archive:
+            type: file
+            path: \(dir)/store/${HOST}/${PROGRAM}.log
+        """
+    try config.write(toFile: dir + "/logferry.yaml", atomically: true, encoding: .utf8)
+    return dir + "/logferry.yaml"
+}

@@ -20,7 +20,11 @@ struct Ingest: Sendable {
             var event = parser.parse(raw.bytes, context: context)
             if let file = raw.file { event.file = file }
             if let offset = raw.offset { event.offset = offset }
-            return SpooledEvent(origin: nil, document: template.render(event, nodeName: nodeName)).encoded()
+            // Envelope header and document in one buffer: no second copy of every document.
+            var writer = JSONWriter(capacity: 256 + raw.bytes.count)
+            SpooledEvent.appendLocalHeader(to: &writer.bytes)
+            template.render(event, nodeName: nodeName, to: &writer)
+            return writer.bytes
         }
     }
 }

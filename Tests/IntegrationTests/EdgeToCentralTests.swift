@@ -19,24 +19,7 @@ struct EdgeToCentralTests {
 
     func writeCentral(_ base: String, port: Int) throws -> Node {
         let dir = base + "/central"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        try "s3cret-token\n".write(toFile: dir + "/tokens", atomically: true, encoding: .utf8)
-        let config = """
-            node:
-              name: central
-              data_dir: \(dir)/data
-            sources:
-              ingest:
-                type: websocket
-                listen: 127.0.0.1:\(port)
-                tokens_file: tokens
-            destinations:
-              archive:
-                type: file
-                path: \(dir)/store/${HOST}/${PROGRAM}.log
-            """
-        try config.write(toFile: dir + "/logferry.yaml", atomically: true, encoding: .utf8)
-        return Node(dir: dir, configPath: dir + "/logferry.yaml")
+        return Node(dir: dir, configPath: try writeReceiverConfig(dir: dir, port: port, token: "s3cret-token"))
     }
 
     func writeEdge(_ base: String, port: Int) throws -> Node {

@@ -37,24 +37,9 @@ struct PythonSenderTests {
         let base = try makeTempDirectory("py")
         defer { try? FileManager.default.removeItem(atPath: base) }
         let port = freeTCPPort()
-        try "py-token\n".write(toFile: base + "/tokens", atomically: true, encoding: .utf8)
-        let config = """
-            node:
-              name: central
-              data_dir: \(base)/data
-            sources:
-              ingest:
-                type: websocket
-                listen: 127.0.0.1:\(port)
-                tokens_file: tokens
-            destinations:
-              archive:
-                type: file
-                path: \(base)/store/${HOST}/${PROGRAM}.log
-            """
-        try config.write(toFile: base + "/logferry.yaml", atomically: true, encoding: .utf8)
+        let configPath = try writeReceiverConfig(dir: base, port: port, token: "py-token")
         let receiver = try LogferryProcess(
-            arguments: ["run", "--config", base + "/logferry.yaml"], logPath: base + "/log")
+            arguments: ["run", "--config", configPath], logPath: base + "/log")
         defer { receiver.terminate() }
         let listening = await eventually(timeout: 30) { canConnect(port: port) }
         #expect(listening, "receiver never listened:\n\(receiver.log.suffix(2000))")

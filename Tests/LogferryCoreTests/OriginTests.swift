@@ -50,3 +50,14 @@ struct OriginTests {
         #expect(throws: CoreIOError.self) { try NodeIdentity.loadOrCreate(dataDirectory: dir) }
     }
 }
+
+struct LocalHeaderTests {
+    @Test func aDocumentWrittenAfterTheLocalHeaderDecodesLikeEncoded() throws {
+        let doc = Array(#"{"message":"hi"}"#.utf8)
+        var buffer: [UInt8] = []
+        SpooledEvent.appendLocalHeader(to: &buffer)
+        buffer += doc
+        #expect(buffer == SpooledEvent(origin: nil, document: doc).encoded())
+        #expect(try SpooledEvent.decode(buffer) == SpooledEvent(origin: nil, document: doc))
+    }
+}

@@ -115,16 +115,24 @@ public struct SpooledEvent: Sendable, Equatable {
     public func encoded() -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(document.count + 26)
-        out.append(1)
         if let o = origin {
-            out.append(1)
+            out.append(1)  // version
+            out.append(1)  // flags: explicit origin
             out.append(contentsOf: o.node.bytes)
             withUnsafeBytes(of: o.seq.littleEndian) { out.append(contentsOf: $0) }
         } else {
-            out.append(0)
+            Self.appendLocalHeader(to: &out)
         }
         out.append(contentsOf: document)
         return out
+    }
+
+    /// Appends the envelope header of an event that entered at this node (no explicit origin); the document
+    /// follows it directly. Lets a renderer write header and document into one buffer, without the copy that
+    /// `encoded()` makes.
+    public static func appendLocalHeader(to out: inout [UInt8]) {
+        out.append(1)
+        out.append(0)
     }
 
     public static func decode(_ payload: [UInt8]) throws(SpooledEventError) -> SpooledEvent {
