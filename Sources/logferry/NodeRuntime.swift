@@ -124,7 +124,7 @@ struct SourceService: Service, CustomStringConvertible {
                 try await source.run { batch in
                     do {
                         let written = try await spool.write(ingest.payloads(batch))
-                        return Delivery { try await spool.waitDurable(through: written.upperBound) }
+                        return Delivery(sequences: written) { try await spool.waitDurable(through: written.upperBound) }
                     } catch SpoolError.full {
                         // when_full: drop-newest. Counted by the journal; say it without flooding the log.
                         logger.warning("journal full: dropped \(batch.count) message(s)")

@@ -25,8 +25,16 @@ public struct RawMessage: Sendable, Equatable {
 /// keep reading and delivering meanwhile, so waiting for the group fsync does not pace its reads.
 public struct Delivery: Sendable {
     private let wait: @Sendable () async throws -> Void
+    /// The journal sequence numbers the batch was written under, one per message in order; nil when the batch
+    /// was not journaled (dropped under `when_full: drop-newest`). A local event's document ID is
+    /// `EventOrigin(node: <this node>, seq: seq).documentID`, so a source that answers its client (HTTP ingest)
+    /// can name the IDs once `durable()` returned.
+    public let sequences: ClosedRange<UInt64>?
 
-    public init(waitDurable: @escaping @Sendable () async throws -> Void) { self.wait = waitDurable }
+    public init(sequences: ClosedRange<UInt64>? = nil, waitDurable: @escaping @Sendable () async throws -> Void) {
+        self.sequences = sequences
+        self.wait = waitDurable
+    }
 
     /// Returns once the delivered batch is durable in the journal.
     public func durable() async throws { try await wait() }
