@@ -6,6 +6,7 @@ import LogferrySources
 import LogferryTransport
 import Logging
 import ServiceLifecycle
+import Synchronization
 
 /// A node assembled from its config: the journal in the middle, sources in front, destinations behind.
 ///
@@ -14,6 +15,7 @@ import ServiceLifecycle
 struct NodeRuntime {
     let identity: NodeIdentity
     let journal: Journal
+    let metrics: MetricsRegistry
     let services: [any Service]
 
     static func build(_ cfg: NodeConfig, logger: Logger, drainTimeout: Duration = .seconds(10)) async throws
@@ -27,16 +29,40 @@ struct NodeRuntime {
             JournalConfiguration(
                 directory: cfg.node.dataDir + "/journal", segmentBytes: j.segmentBytes, maxBytes: j.maxBytes,
                 fsync: FsyncPolicy(rawValue: j.fsync.rawValue) ?? .interval, fsyncInterval: j.fsyncInterval,
-                whenFull: FullPolicy(rawValue: j.whenFull.rawValue) ?? .block),
+                whenFull: FullPolicy(rawValue: j.whenFull.rawValue) ?? .block,
+                // A record may take at most a quarter of a small journal, so `max_bytes` down to 64KiB works.
+                maxRecordBytes: min(16 << 20, j.maxBytes / 4)),
             logger: logger)
         let report = journal.recoveryReport
         if !report.isClean {
             logger.warning("journal recovery repaired damage", metadata: ["report": "\(report)"])
         }
 
+        let metrics = MetricsRegistry()
+        metrics.register(NodeMetrics.journal(journal))
         var destinations: [any Service] = []
         var receivers: [any Service] = []
         var sources: [any Service] = []
+        var drops: [DropReporter.Counted] = [
+            .init(source: "journal", reason: "journal_drop_oldest") {
+                Int(journal.stat().droppedOldestRecords)
+            }
+        ]
+        var senders: [(String, WebSocketSender)] = []
+        /// A source's service, with its loss counters registered for metrics and the drop reporter.
+        func sourceService(
+            _ s: SourceConfig, _ type: String, _ source: any Source,
+            extra: @escaping @Sendable () -> [NodeMetrics.Sample]
+        ) -> SourceService {
+            let dropCounters = SourceDropCounters()
+            metrics.register(NodeMetrics.source(name: s.name, type: type, drops: dropCounters, extra: extra))
+            drops.append(.init(source: s.name, reason: "journal_full") { dropCounters.journalFull.load(ordering: .relaxed) })
+            drops.append(.init(source: s.name, reason: "too_large") { dropCounters.tooLarge.load(ordering: .relaxed) })
+            let slog = logger.with("source", s.name)
+            return SourceService(
+                source: source, ingest: Pipeline.ingest(for: s, cfg: cfg, templates: templates), spool: journal,
+                drops: dropCounters, logger: slog)
+        }
         for d in cfg.destinations {
             let dlog = logger.with("destination", d.name)
             switch d.kind {
@@ -60,41 +86,83 @@ struct NodeRuntime {
                     })
             case .websocket(let scfg):
                 // The sender drains on graceful shutdown by itself (it keeps sending until the journal is acked).
-                destinations.append(
-                    WebSocketSender(
-                        configuration: scfg, spool: journal, node: identity, nodeName: cfg.node.name, logger: dlog))
+                let sender = WebSocketSender(
+                    configuration: scfg, spool: journal, node: identity, nodeName: cfg.node.name, logger: dlog)
+                metrics.register(NodeMetrics.sender(d.name, sender))
+                senders.append((d.name, sender))
+                destinations.append(sender)
             }
         }
         for s in cfg.sources {
             let slog = logger.with("source", s.name)
             switch s.kind {
             case .unixDgram(let path, let mode, let rcvbuf):
-                let ingest = Pipeline.ingest(for: s, cfg: cfg, templates: templates)
+                let counters = DatagramSourceCounters()
                 let source = UnixDatagramSource(
                     config: UnixDatagramConfiguration(
                         name: s.name, path: path, mode: mode, maxMessageBytes: s.maxMessageBytes,
                         receiveBufferBytes: rcvbuf),
-                    logger: slog)
-                sources.append(SourceService(source: source, ingest: ingest, spool: journal, logger: slog))
+                    counters: counters, logger: slog)
+                drops.append(.init(source: s.name, reason: "buffer_full") { counters.dropped.load(ordering: .relaxed) })
+                sources.append(sourceService(s, "unix-dgram", source, extra: NodeMetrics.datagram(counters)))
             case .unixStream(let ucfg):
-                let ingest = Pipeline.ingest(for: s, cfg: cfg, templates: templates)
+                let counters = StreamSourceCounters()
                 sources.append(
-                    SourceService(
-                        source: UnixStreamSource(config: ucfg, logger: slog), ingest: ingest, spool: journal,
-                        logger: slog))
+                    sourceService(
+                        s, "unix-stream", UnixStreamSource(config: ucfg, counters: counters, logger: slog),
+                        extra: NodeMetrics.stream(counters)))
             case .file(let fcfg):
                 let stateDir = String(fcfg.statePath[..<fcfg.statePath.lastIndex(of: "/")!])
                 try makeDirectories(stateDir, mode: 0o750)
-                let ingest = Pipeline.ingest(for: s, cfg: cfg, templates: templates)
+                let counters = FileTailCounters()
                 sources.append(
-                    SourceService(
-                        source: FileTailSource(config: fcfg, logger: slog), ingest: ingest, spool: journal, logger: slog
-                    ))
+                    sourceService(
+                        s, "file", FileTailSource(config: fcfg, counters: counters, logger: slog),
+                        extra: NodeMetrics.file(counters)))
             case .websocket(let rcfg):
-                receivers.append(WebSocketReceiver(configuration: rcfg, spool: journal, node: identity, logger: slog))
+                let receiver = WebSocketReceiver(configuration: rcfg, spool: journal, node: identity, logger: slog)
+                metrics.register(NodeMetrics.receiver(s.name, receiver))
+                receivers.append(receiver)
             }
         }
-        return NodeRuntime(identity: identity, journal: journal, services: destinations + receivers + sources)
+        var extras: [any Service] = [
+            DropReporter(
+                counted: drops, spool: journal,
+                ingest: Ingest(
+                    sourceName: "logferry", nodeName: cfg.node.name, maxMessageBytes: 64 * 1024,
+                    parser: SyslogParser(format: .rfc5424), template: Template.default),
+                interval: .seconds(5), logger: logger)
+        ]
+        if let listen = cfg.node.metricsListen, let hp = HostPort(listen) {
+            let senderList = senders
+            let maxBytes = cfg.journal.maxBytes
+            let recentLoss = Mutex<(total: UInt64, at: ContinuousClock.Instant?)>((0, nil))
+            extras.append(
+                MetricsServer(
+                    listen: hp, registry: metrics,
+                    health: {
+                        let st = journal.stat()
+                        var reasons: [String] = []
+                        let lost = st.rejectedNewestRecords + st.droppedOldestRecords
+                        let recent = recentLoss.withLock { r in
+                            if lost > r.total { r = (lost, .now) }
+                            return r.at.map { $0.duration(to: .now) < .seconds(30) } ?? false
+                        }
+                        if recent { reasons.append("the journal dropped records in the last 30s (when_full)") }
+                        if st.blockedAppends > 0 { reasons.append("journal full: \(st.blockedAppends) append(s) waiting") }
+                        if st.bytes >= maxBytes / 100 * 95 { reasons.append("journal at \(st.bytes * 100 / maxBytes)% of max_bytes") }
+                        let lags = Dictionary(st.cursors.map { ($0.name, $0.lag) }, uniquingKeysWith: { a, _ in a })
+                        return NodeHealth(
+                            ok: reasons.isEmpty, reasons: reasons, journalBytes: st.bytes, journalMaxBytes: maxBytes,
+                            destinations: senderList.map { name, sender in
+                                (name, sender.statistics.connected, lags[sender.configuration.cursorName] ?? 0)
+                            })
+                    }, logger: logger.with("component", "metrics")))
+        }
+        // Metrics and the drop reporter stop last of all (before destinations in the reverse shutdown order).
+        return NodeRuntime(
+            identity: identity, journal: journal, metrics: metrics,
+            services: extras + destinations + receivers + sources)
     }
 }
 
@@ -112,24 +180,46 @@ struct SourceService: Service, CustomStringConvertible {
     let source: any Source
     let ingest: Ingest
     let spool: any Spool
+    let drops: SourceDropCounters
     let logger: Logger
     var description: String { "source:\(source.name)" }
+
+    /// Writes a batch; returns its sequence numbers, or nil when nothing of it was journaled. A batch larger than
+    /// the journal takes at once (a small `max_bytes`) is written in halves; then the range covers the halves only
+    /// when no other writer came between them, else it is nil too (only the HTTP source uses it, to name IDs).
+    /// Refused messages are counted: `journal_full` (when_full: drop-newest), `too_large` (one record above the
+    /// journal's record limit).
+    static func write(_ payloads: [[UInt8]], to spool: any Spool, drops: SourceDropCounters) async throws
+        -> ClosedRange<UInt64>?
+    {
+        do {
+            return try await spool.write(payloads)
+        } catch SpoolError.full {
+            drops.journalFull.add(payloads.count, ordering: .relaxed)
+            return nil
+        } catch SpoolError.recordTooLarge where payloads.count > 1 {
+            let mid = payloads.count / 2
+            let a = try await write(Array(payloads[..<mid]), to: spool, drops: drops)
+            let b = try await write(Array(payloads[mid...]), to: spool, drops: drops)
+            guard let a, let b else { return a ?? b }
+            return a.upperBound + 1 == b.lowerBound ? a.lowerBound...b.upperBound : nil
+        } catch SpoolError.recordTooLarge {
+            drops.tooLarge.add(payloads.count, ordering: .relaxed)
+            return nil
+        }
+    }
 
     func run() async throws {
         let ingest = self.ingest
         let spool = self.spool
-        let logger = self.logger
+        let drops = self.drops
         do {
             try await cancelWhenGracefulShutdown {
                 try await source.run { batch in
-                    do {
-                        let written = try await spool.write(ingest.payloads(batch))
-                        return Delivery(sequences: written) { try await spool.waitDurable(through: written.upperBound) }
-                    } catch SpoolError.full {
-                        // when_full: drop-newest. Counted by the journal; say it without flooding the log.
-                        logger.warning("journal full: dropped \(batch.count) message(s)")
+                    guard let written = try await Self.write(ingest.payloads(batch), to: spool, drops: drops) else {
                         return .immediate
                     }
+                    return Delivery(sequences: written) { try await spool.waitDurable(through: written.upperBound) }
                 }
             }
         } catch is CancellationError {}

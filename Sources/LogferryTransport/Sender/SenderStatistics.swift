@@ -20,6 +20,10 @@ public struct SenderStatistics: Sendable, Equatable {
     public var recordsFiltered = 0
     /// The journal position durably committed for this destination.
     public var committed: UInt64 = 0
+    /// A link is up: the receiver answered `welcome` and the link has not failed since.
+    public var connected = false
+    /// Wall-clock time of the last ack, nanoseconds since the Unix epoch (0 before the first).
+    public var lastAckUnixNanos: Int64 = 0
 
     public init() {}
 }

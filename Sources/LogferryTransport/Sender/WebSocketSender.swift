@@ -110,6 +110,7 @@ public final class WebSocketSender: Service, Sendable {
         while !Task.isCancelled {
             if drain.isFired, await spool.lastSequence() <= committer.target { return }
             let outcome = await connectOnce(committer, tls)
+            counters.update { $0.connected = false }
             if outcome.drained || Task.isCancelled { return }
             counters.update { $0.disconnects += 1 }
             if drain.isFired {
@@ -302,6 +303,7 @@ public final class WebSocketSender: Service, Sendable {
                 counters.update {
                     $0.batchesAcked += 1
                     $0.eventsAcked += ack.ids.count
+                    $0.lastAckUnixNanos = Timestamp.now().nanos
                 }
             case .error(let e):
                 logger.warning(
@@ -335,7 +337,10 @@ public final class WebSocketSender: Service, Sendable {
     ) async throws {
         guard let w = await welcome.wait() else { throw CancellationError() }
         progress.withLock { $0.welcomed = true }
-        counters.update { $0.connections += 1 }
+        counters.update {
+            $0.connections += 1
+            $0.connected = true
+        }
 
         // Everything the receiver says it committed counts as acknowledged.
         var position = committer.target

@@ -122,9 +122,6 @@ struct ConfigLoader {
                     m["metrics_listen"]!, "metrics_listen '\(v)' is not host:port", fix: "write e.g. 127.0.0.1:9600")
             } else {
                 config.node.metricsListen = v
-                d.error(
-                    m["metrics_listen"]!, "metrics_listen is not implemented yet (issue #6 adds /metrics)",
-                    fix: "remove the key for now")
             }
         }
     }
