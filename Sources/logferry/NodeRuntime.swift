@@ -125,6 +125,7 @@ struct NodeRuntime {
                 receivers.append(receiver)
             }
         }
+        try await removeStaleCursors(cfg, journal: journal, logger: logger)
         var extras: [any Service] = [
             DropReporter(
                 counted: drops, spool: journal,
@@ -163,6 +164,30 @@ struct NodeRuntime {
         return NodeRuntime(
             identity: identity, journal: journal, metrics: metrics,
             services: extras + destinations + receivers + sources)
+    }
+}
+
+/// A destination that left the configuration would hold its cursor's records forever (segments are deleted only
+/// once every cursor passed them), so its cursor is removed at start, with a warning naming what it had not
+/// delivered; the other destinations keep everything. The receiver's dedup checkpoint (`receiver-index`) goes
+/// the same way when no websocket source is configured any more.
+func removeStaleCursors(_ cfg: NodeConfig, journal: Journal, logger: Logger) async throws {
+    var wanted = Set<String>()
+    for d in cfg.destinations {
+        switch d.kind {
+        case .file(let f): wanted.insert(f.cursorName)
+        case .stdout: wanted.insert("stdout-" + d.name)
+        case .websocket(let w): wanted.insert(w.cursorName)
+        }
+    }
+    let receivers = cfg.sources.contains { if case .websocket = $0.kind { true } else { false } }
+    if receivers { wanted.insert(WebSocketReceiver.indexCursorName) }
+    let owned = ["file-", "stdout-", "ws-", WebSocketReceiver.indexCursorName]
+    for c in journal.stat().cursors where !wanted.contains(c.name) && owned.contains(where: { c.name.hasPrefix($0) }) {
+        logger.warning(
+            "destination left the configuration: its journal cursor is removed",
+            metadata: ["cursor": "\(c.name)", "undelivered_records": "\(c.lag)"])
+        try await journal.removeCursor(c.name)
     }
 }
 

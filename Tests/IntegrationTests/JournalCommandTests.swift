@@ -99,6 +99,9 @@ struct JournalCommandTests {
         let verify = try await journal(["verify", "--data-dir", node.dataDir])
         #expect(verify.code == 0, "\(verify.out)\(verify.err)")
         #expect(verify.out.contains("ok: "))
+        let verifyJSON = try await journal(["verify", "--data-dir", node.dataDir, "--json"])
+        let vj = (try? JSONSerialization.jsonObject(with: Data(verifyJSON.out.utf8)) as? [String: Any]) ?? [:]
+        #expect(verifyJSON.code == 0 && vj["ok"] as? Bool == true && vj["records"] as? Int == count, "\(verifyJSON.out)")
 
         // Dump: one line per record, ids from DATA_DIR/node-id, the document as the node journaled it.
         let nodeID = try String(contentsOfFile: node.dataDir + "/node-id", encoding: .utf8)
@@ -141,6 +144,17 @@ struct JournalCommandTests {
         }
         #expect(damaged.out.contains("gap: "))
         #expect(damaged.err.contains("damaged"))
+
+        // The same report as JSON, for scripts: same exit code, the region and the gap it causes.
+        let asJSON = try await journal(["verify", "--data-dir", node.dataDir, "--json"])
+        #expect(asJSON.code == 1)
+        let j = (try? JSONSerialization.jsonObject(with: Data(asJSON.out.utf8)) as? [String: Any]) ?? [:]
+        #expect(j["ok"] as? Bool == false, "\(asJSON.out)")
+        let region = (j["damaged"] as? [[String: Any]])?.first
+        #expect(region?["segment"] as? String == segment)
+        if numbers.count == 2 { #expect(region?["offset"] as? Int == numbers[0]) }
+        #expect((j["gaps"] as? [Any])?.count == 1)
+        #expect(j["records"] as? Int == count - 1)
 
         // Dump skips exactly the damaged record and says so on stderr.
         let after = try await dumpLines(node.dataDir)

@@ -119,8 +119,18 @@ extension JournalCommand {
 
         @OptionGroup var location: JournalLocation
 
+        @Flag(name: .long, help: "Print the report as one JSON object (same exit codes).")
+        var json = false
+
         func run() throws {
             let r = try inspecting { try location.inspector().verify() }
+            let ok = r.isIntact && r.gaps.isEmpty
+            if json {
+                print(JSONWriter.renderString(.object(Self.json(r, ok: ok))))
+                fflush(nil)
+                if ok { return }
+                throw UserError(description: "journal \(location.journalDirectory) is damaged (see the JSON report)")
+            }
             for d in r.damagedRegions {
                 print(
                     "damaged: \(d.segment) offset \(d.offset) length \(d.length)"
@@ -132,7 +142,7 @@ extension JournalCommand {
             let summary =
                 "\(r.segments) segment(s), \(r.records) intact record(s)\(range), \(humanBytes(r.bytes))"
                 + (r.segmentsGone > 0 ? ", \(r.segmentsGone) segment(s) deleted by the node while reading" : "")
-            if r.isIntact && r.gaps.isEmpty {
+            if ok {
                 print("ok: " + summary)
                 return
             }
@@ -142,6 +152,27 @@ extension JournalCommand {
                 description: "journal \(location.journalDirectory) is damaged: \(r.damagedRegions.count) damaged "
                     + "region(s), \(r.gaps.count) gap(s), \(r.outOfOrder) out of order. A node opening it keeps every "
                     + "intact record (see docs/JOURNAL.md, Recovery).")
+        }
+
+        static func json(_ r: VerifyReport, ok: Bool) -> JSONObject {
+            [
+                "ok": .bool(ok),
+                "segments": .int(Int64(r.segments)),
+                "records": .int(Int64(r.records)),
+                "bytes": .int(Int64(r.bytes)),
+                "first_seq": r.firstSequence.map { .int(Int64($0)) } ?? .null,
+                "last_seq": r.lastSequence.map { .int(Int64($0)) } ?? .null,
+                "damaged": .array(
+                    r.damagedRegions.map {
+                        .object([
+                            "segment": .string($0.segment), "offset": .int(Int64($0.offset)),
+                            "length": .int(Int64($0.length)), "torn_tail": .bool($0.truncated),
+                        ])
+                    }),
+                "gaps": .array(r.gaps.map { .object(["after": .int(Int64($0.after)), "next": .int(Int64($0.next))]) }),
+                "out_of_order": .int(Int64(r.outOfOrder)),
+                "segments_gone": .int(Int64(r.segmentsGone)),
+            ]
         }
     }
 
