@@ -2,12 +2,16 @@
 # First end-to-end throughput figure: N syslog datagrams into an edge's unix-dgram socket, forwarded over
 # websocket to a central that stores them in files. Reports messages/s from the first send to the last line
 # stored, median of RUNS runs. Release build. Usage: bench/edge_to_central.sh [N] [RUNS]
+# (LOGFERRY_BIN=path skips the build). The side-by-side comparison with syslog-ng and rsyslog is bench/run.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${1:-200000}
 RUNS=${2:-3}
-swift build -c release --product logferry >/dev/null
-BIN=$(swift build -c release --show-bin-path)/logferry
+if [[ -z "${LOGFERRY_BIN:-}" ]]; then
+    swift build -c release --product logferry >/dev/null
+    LOGFERRY_BIN=$(swift build -c release --show-bin-path)/logferry
+fi
+BIN=$LOGFERRY_BIN
 WORK=$(mktemp -d /tmp/lf-bench-XXXXXX)
 RESULTS=$(mktemp /tmp/lf-bench-results-XXXXXX)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$WORK" "$RESULTS"' EXIT

@@ -130,6 +130,15 @@ public final class Journal: Spool {
         try await enqueue(payloads, waitForDurability: false)
     }
 
+    /// `write`, calling `beforeWrite` on the writer thread with the batch's sequence numbers right before its bytes
+    /// go to the segment (so nothing the hook records can be older than the records). If the write then fails the
+    /// call throws, and those numbers may be given to a later batch.
+    public func write(_ payloads: [[UInt8]], beforeWrite: (@Sendable (ClosedRange<UInt64>) -> Void)?) async throws
+        -> ClosedRange<UInt64>
+    {
+        try await enqueue(payloads, waitForDurability: false, beforeWrite: beforeWrite)
+    }
+
     /// Returns once every record through `seq` is durable under the fsync policy (at once under `never`).
     public func waitDurable(through seq: UInt64) async throws {
         let _: ClosedRange<UInt64> = try await withCheckedThrowingContinuation { c in
@@ -149,7 +158,9 @@ public final class Journal: Spool {
         }
     }
 
-    private func enqueue(_ payloads: [[UInt8]], waitForDurability: Bool) async throws -> ClosedRange<UInt64> {
+    private func enqueue(
+        _ payloads: [[UInt8]], waitForDurability: Bool, beforeWrite: (@Sendable (ClosedRange<UInt64>) -> Void)? = nil
+    ) async throws -> ClosedRange<UInt64> {
         if let big = payloads.first(where: { $0.count > configuration.maxRecordBytes }) {
             throw SpoolError.recordTooLarge(big.count)
         }
@@ -171,7 +182,9 @@ public final class Journal: Spool {
             try await withCheckedThrowingContinuation { (c: CheckedContinuation<ClosedRange<UInt64>, any Error>) in
                 ioQueue.async {
                     self.submit(
-                        PendingAppend(id: id, payloads: payloads, waitForDurability: waitForDurability, continuation: c)
+                        PendingAppend(
+                            id: id, payloads: payloads, waitForDurability: waitForDurability, beforeWrite: beforeWrite,
+                            continuation: c)
                     )
                 }
             }
@@ -351,7 +364,7 @@ public final class Journal: Spool {
     private func run(_ request: PendingAppend) -> Bool {
         let range: ClosedRange<UInt64>
         do {
-            guard let written = try writeIfRoom(request.payloads) else {
+            guard let written = try writeIfRoom(request.payloads, beforeWrite: request.beforeWrite) else {
                 let failure: (any Error)? = state.withLock { s in
                     if s.closed || s.appendCancelled[request.id] == true {
                         s.appendCancelled[request.id] = nil
@@ -420,7 +433,9 @@ public final class Journal: Spool {
     }
 
     /// ioQueue. Makes room for the batch (per `whenFull`) and writes it; nil when it must wait for room.
-    private func writeIfRoom(_ payloads: [[UInt8]]) throws -> ClosedRange<UInt64>? {
+    private func writeIfRoom(
+        _ payloads: [[UInt8]], beforeWrite: (@Sendable (ClosedRange<UInt64>) -> Void)? = nil
+    ) throws -> ClosedRange<UInt64>? {
         let size = RecordHeader.batchSize(payloads)
         guard try makeRoom(for: size, records: payloads.count) else { return nil }
 
@@ -437,6 +452,7 @@ public final class Journal: Spool {
         guard let fd = try target.file.fd() else {
             throw SpoolError.io(operation: "write", path: target.file.path, message: "segment file vanished")
         }
+        beforeWrite?(first...(first + UInt64(payloads.count) - 1))
         do {
             try buffer.withUnsafeBytes { try POSIX.pwriteAll(fd, $0, at: target.size, path: target.file.path) }
         } catch {
@@ -784,6 +800,7 @@ private struct PendingAppend: Sendable {
     let payloads: [[UInt8]]
     /// `append` waits for the fsync; `write` returns once written.
     let waitForDurability: Bool
+    let beforeWrite: (@Sendable (ClosedRange<UInt64>) -> Void)?
     let continuation: CheckedContinuation<ClosedRange<UInt64>, any Error>
 }
 

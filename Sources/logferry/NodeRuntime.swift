@@ -117,7 +117,9 @@ struct NodeRuntime {
                 let counters = FileTailCounters()
                 sources.append(
                     sourceService(
-                        s, "file", FileTailSource(config: fcfg, counters: counters, logger: slog),
+                        s, "file", FileTailSource(
+                            config: fcfg, counters: counters, journalLastSequence: { await journal.lastSequence() },
+                            logger: slog),
                         extra: NodeMetrics.file(counters)))
             case .websocket(let rcfg):
                 let receiver = WebSocketReceiver(configuration: rcfg, spool: journal, node: identity, logger: slog)
@@ -214,18 +216,21 @@ struct SourceService: Service, CustomStringConvertible {
     /// when no other writer came between them, else it is nil too (only the HTTP source uses it, to name IDs).
     /// Refused messages are counted: `journal_full` (when_full: drop-newest), `too_large` (one record above the
     /// journal's record limit).
-    static func write(_ payloads: [[UInt8]], to spool: any Spool, drops: SourceDropCounters) async throws
-        -> ClosedRange<UInt64>?
+    static func write(
+        _ payloads: [[UInt8]], to spool: any Spool, drops: SourceDropCounters,
+        hook: (@Sendable (ClosedRange<UInt64>) -> Void)? = DeliveryHooks.beforeWrite
+    ) async throws -> ClosedRange<UInt64>?
     {
         do {
-            return try await spool.write(payloads)
+            return try await spool.write(payloads, beforeWrite: hook)
         } catch SpoolError.full {
             drops.journalFull.add(payloads.count, ordering: .relaxed)
             return nil
         } catch SpoolError.recordTooLarge where payloads.count > 1 {
             let mid = payloads.count / 2
-            let a = try await write(Array(payloads[..<mid]), to: spool, drops: drops)
-            let b = try await write(Array(payloads[mid...]), to: spool, drops: drops)
+            // The hook describes the whole batch: it must not fire for a half.
+            let a = try await write(Array(payloads[..<mid]), to: spool, drops: drops, hook: nil)
+            let b = try await write(Array(payloads[mid...]), to: spool, drops: drops, hook: nil)
             guard let a, let b else { return a ?? b }
             return a.upperBound + 1 == b.lowerBound ? a.lowerBound...b.upperBound : nil
         } catch SpoolError.recordTooLarge {

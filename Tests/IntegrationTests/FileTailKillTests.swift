@@ -10,9 +10,8 @@ import Testing
 /// A Python writer appends 20,000 numbered lines over about 5 s; the node (file source -> file destination) is
 /// SIGKILLed 3 times at random moments while the writer runs and restarted each time.
 ///
-/// Known gap (Sources/LogferrySources/FileTail/FileTailSource.swift, header): a crash after the journal committed a
-/// batch and before the offsets checkpoint landed re-delivers that one batch after the restart. So: no line may be
-/// missing, and duplicates, if any, must form at most one contiguous run per kill. The duplicate count is printed.
+/// Every line must arrive exactly once: none missing, none twice. (Before pending checkpoint entries, a crash between
+/// the journal's group fsync and the offsets checkpoint re-read that batch: 300-500 duplicates per kill.)
 @Suite(.serialized)
 struct FileTailKillTests {
     static let python = findTool("python3")
@@ -123,8 +122,7 @@ struct FileTailKillTests {
             "file tail kill -9 x\(Self.kills): \(Self.lines) lines, \(missing.count) missing, \(extra) duplicate deliveries "
                 + "(\(doubled.count) lines, in \(runs.count) contiguous runs: \(runs.map { "\($0.lowerBound)-\($0.upperBound)" })), "
                 + "\(tripled) lines stored 3+ times\n" + schedule.joined(separator: "\n"))
-        #expect(
-            runs.count <= Self.kills, "duplicates form \(runs.count) runs for \(Self.kills) kills: \(runs.prefix(10))")
+        #expect(extra == 0, "\(extra) duplicate deliveries in \(runs.count) runs: \(runs.prefix(10))")
         #expect(tripled == 0, "\(tripled) lines stored three times or more")
     }
 

@@ -43,7 +43,9 @@ public func readFileBytes(_ path: String) throws -> [UInt8] {
 
 /// Writes `bytes` to `path` so that after a crash the file holds either the old or the new content: write a
 /// temporary file, fsync it, rename over, fsync the directory.
-public func writeFileAtomically(_ path: String, _ bytes: [UInt8], mode: mode_t = 0o644) throws {
+/// Replaces `path` with `bytes` through a temp file and a rename. `durable: false` skips both fsyncs: the
+/// replacement is still all-or-nothing for a process crash, but a power cut may bring back the old contents.
+public func writeFileAtomically(_ path: String, _ bytes: [UInt8], mode: mode_t = 0o644, durable: Bool = true) throws {
     let tmp = path + ".tmp"
     let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
     guard fd >= 0 else { throw CoreIOError(operation: "create", path: tmp, errno: errno) }
@@ -58,14 +60,14 @@ public func writeFileAtomically(_ path: String, _ bytes: [UInt8], mode: mode_t =
         }
         off += n
     }
-    if fsync(fd) != 0 {
+    if durable, fsync(fd) != 0 {
         let e = errno
         close(fd)
         throw CoreIOError(operation: "fsync", path: tmp, errno: e)
     }
     close(fd)
     guard rename(tmp, path) == 0 else { throw CoreIOError(operation: "rename", path: path, errno: errno) }
-    fsyncDirectory(of: path)
+    if durable { fsyncDirectory(of: path) }
 }
 
 /// fsyncs the directory holding `path`, so a rename or create in it survives a power cut.

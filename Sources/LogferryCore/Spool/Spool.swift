@@ -24,6 +24,12 @@ public protocol Spool: Sendable {
     /// never a durable one, and never a record without every record before it.
     func write(_ payloads: [[UInt8]]) async throws -> ClosedRange<UInt64>
 
+    /// `write`, calling `beforeWrite` with the batch's sequence numbers before its bytes are written (a source
+    /// records "this batch is sequences A...B" where a crash cannot separate it from the records: a record the
+    /// hook has not seen cannot exist). If the write then fails, the call throws and the numbers may be reused.
+    func write(_ payloads: [[UInt8]], beforeWrite: (@Sendable (ClosedRange<UInt64>) -> Void)?) async throws
+        -> ClosedRange<UInt64>
+
     /// Suspends until every record through `seq` is durable.
     func waitDurable(through seq: UInt64) async throws
 
@@ -94,5 +100,16 @@ public enum SpoolError: Error, Sendable, Equatable, CustomStringConvertible {
         case .closed: return "journal is closed"
         case .io(let op, let path, let msg): return "\(op) \(path): \(msg)"
         }
+    }
+}
+
+extension Spool {
+    /// For spools without a crash to survive (in memory): the hook runs after the write.
+    public func write(_ payloads: [[UInt8]], beforeWrite: (@Sendable (ClosedRange<UInt64>) -> Void)?) async throws
+        -> ClosedRange<UInt64>
+    {
+        let range = try await write(payloads)
+        beforeWrite?(range)
+        return range
     }
 }

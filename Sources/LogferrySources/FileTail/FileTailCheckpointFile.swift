@@ -10,13 +10,59 @@ import LogferryCore
 /// `offset` is the end of the last delivered line: a restart resumes there when device, inode and the
 /// fingerprint of the file's first `fingerprint_length` bytes still match. Device and inode are strings because
 /// they are unsigned 64-bit values.
+///
+/// Version 2 adds `pending`: for each batch written to the journal but not yet known durable, the offsets as
+/// they will be once it is, with the highest journal sequence number of the batch:
+/// `"pending":[{"seq":1042,"files":[...]}]`. They are written (without fsync) as soon as the journal assigned the
+/// sequence numbers. On start the newest pending entry whose `seq` the journal holds (its last sequence is at
+/// least `seq`: the records survived the crash) wins over `files`. This closes the gap between the journal's
+/// commit and the checkpoint's: a kill -9 right after a group fsync no longer re-reads the batch. A pending entry
+/// whose records the journal lost is ignored, so it never skips a line.
 public enum FileTailCheckpointFile {
+    public struct Contents: Sendable, Equatable {
+        public var files: [FileTailState.Checkpoint]
+        public var pending: [Pending]
+        public init(files: [FileTailState.Checkpoint], pending: [Pending] = []) {
+            self.files = files
+            self.pending = pending
+        }
+
+        /// The offsets to resume from, given the highest sequence number the journal holds (nil: unknown, then
+        /// only the confirmed `files`).
+        public func resolve(journalHolds last: UInt64?) -> [FileTailState.Checkpoint] {
+            guard let last, let p = pending.last(where: { $0.seq <= last }) else { return files }
+            return p.files
+        }
+    }
+
+    public struct Pending: Sendable, Equatable {
+        public var seq: UInt64
+        public var files: [FileTailState.Checkpoint]
+        public init(seq: UInt64, files: [FileTailState.Checkpoint]) {
+            self.seq = seq
+            self.files = files
+        }
+    }
+
     public struct DecodeError: Error, Sendable, CustomStringConvertible {
         public var reason: String
         public var description: String { "offsets checkpoint unreadable: \(reason)" }
     }
 
     public static func encode(_ entries: [FileTailState.Checkpoint]) -> [UInt8] {
+        encode(Contents(files: entries))
+    }
+
+    public static func encode(_ contents: Contents) -> [UInt8] {
+        var doc: JSONObject = ["version": .int(2), "files": filesJSON(contents.files)]
+        if !contents.pending.isEmpty {
+            doc["pending"] = .array(
+                contents.pending.map { .object(["seq": .int(Int64($0.seq)), "files": filesJSON($0.files)]) })
+        }
+        return JSONWriter.render(.object(doc)) + [UInt8(ascii: "\n")]
+    }
+
+    static func filesJSON(_ entries: [FileTailState.Checkpoint]) -> JSONValue {
         var files: [JSONValue] = []
         for e in entries {
             files.append(
@@ -29,14 +75,32 @@ public enum FileTailCheckpointFile {
                     "offset": .int(e.offset),
                 ]))
         }
-        return JSONWriter.render(.object(["version": .int(1), "files": .array(files)])) + [UInt8(ascii: "\n")]
+        return .array(files)
     }
 
+    /// The confirmed offsets only (what a version 1 file holds).
     public static func decode(_ bytes: [UInt8]) throws -> [FileTailState.Checkpoint] {
+        try decodeContents(bytes).files
+    }
+
+    public static func decodeContents(_ bytes: [UInt8]) throws -> Contents {
         let doc: JSONValue
         do { doc = try JSONParser.parse(bytes) } catch { throw DecodeError(reason: "\(error)") }
-        guard doc["version"]?.int64Value == 1 else { throw DecodeError(reason: "unknown version") }
-        guard case .array(let files)? = doc["files"] else { throw DecodeError(reason: "no files array") }
+        guard let version = doc["version"]?.int64Value, version == 1 || version == 2 else {
+            throw DecodeError(reason: "unknown version")
+        }
+        var pending: [Pending] = []
+        if case .array(let list)? = doc["pending"] {
+            for p in list {
+                guard let seq = p["seq"]?.int64Value, seq >= 0 else { throw DecodeError(reason: "bad pending entry") }
+                pending.append(Pending(seq: UInt64(seq), files: try entries(p["files"])))
+            }
+        }
+        return Contents(files: try entries(doc["files"]), pending: pending)
+    }
+
+    static func entries(_ value: JSONValue?) throws -> [FileTailState.Checkpoint] {
+        guard case .array(let files)? = value else { throw DecodeError(reason: "no files array") }
         return try files.map { f in
             guard let path = f["path"]?.stringValue,
                 let device = f["device"]?.stringValue.flatMap({ UInt64($0) }),

@@ -8,15 +8,15 @@ import Synchronization
 //
 // Invariants
 // - A line is handed to the journal in exactly one batch, and batches are cut at line (event) boundaries.
-// - The offsets checkpoint moves only after `deliver` returned, i.e. after the journal made the batch durable,
-//   and it records for each file the end of the last line in a delivered batch (`committedOffset`). One batch is
-//   in flight at a time: the next read starts only after the previous batch was delivered and checkpointed.
+// - The offsets checkpoint's confirmed entry moves only after the journal made a batch durable, and it records
+//   for each file the end of the last line in a delivered batch (`committedOffset`). Up to `maxBatchesInFlight`
+//   batches may wait for their group fsync while reading goes on; they are confirmed in order.
 // - Hence after kill -9 at any moment, a restart resumes every file (matched by device + inode + fingerprint)
-//   at the end of the last checkpointed batch: nothing is lost (at least once), and lines of batches delivered
-//   and checkpointed are not read again (exactly once, but for the gap below).
-// - Known gap: a crash after the journal committed a batch and before the checkpoint rename landed re-delivers
-//   that one batch (at most `readBatchBytes` of lines) after the restart. Closing it needs the checkpoint to be
-//   committed together with the batch, in the journal; each RawMessage carries `file` and `offset` for that.
+//   at the end of the last batch the journal holds: nothing is lost (at least once), and no line is read twice.
+// - The gap between the journal's commit and the checkpoint's is closed by pending entries: as soon as the
+//   journal assigned a batch its sequence numbers, the batch's offsets are written as pending with its highest
+//   sequence (no fsync). On start the newest pending entry whose sequence the journal holds wins; one the
+//   journal lost (its records did not survive) is ignored, so it never skips a line (FileTailCheckpointFile).
 // - Rotation logic lives in `FileTailState` (pure); line splitting in `FileTailLineAssembler` (pure). This file
 //   is the thin shell doing the I/O: glob, stat, open, pread, inotify, checkpoint writes.
 // - All blocking file I/O (waiting on inotify, reads, fsync of the checkpoint) runs on one serial DispatchQueue
@@ -66,22 +66,32 @@ public struct FileTailSource: Source {
     public let config: FileTailConfiguration
     public let counters: FileTailCounters
     private let logger: Logger
+    /// The highest sequence number the journal holds, asked once at start to resolve the checkpoint's pending
+    /// entries (see `FileTailCheckpointFile`); nil = only confirmed offsets are trusted.
+    private let journalLastSequence: (@Sendable () async -> UInt64)?
 
     public var name: String { config.name }
 
     /// `program` of the internal events this source emits (RFC 5424 messages with MSGID `file-truncated`).
     public static let internalProgram = "logferry"
 
-    public init(config: FileTailConfiguration, counters: FileTailCounters = .init(), logger: Logger) {
+    public init(
+        config: FileTailConfiguration, counters: FileTailCounters = .init(),
+        journalLastSequence: (@Sendable () async -> UInt64)? = nil, logger: Logger
+    ) {
         self.config = config
         self.counters = counters
+        self.journalLastSequence = journalLastSequence
         self.logger = logger
     }
 
     public func run(deliver: @escaping Deliver) async throws {
         let queue = DispatchQueue(label: "logferry.file-source.\(config.name)")
         let (config, counters, logger) = (self.config, self.counters, self.logger)
-        let reader = try await onQueue(queue) { try FileTailReader(config: config, counters: counters, logger: logger) }
+        let journalHolds = await journalLastSequence?()
+        let reader = try await onQueue(queue) {
+            try FileTailReader(config: config, counters: counters, journalHolds: journalHolds, logger: logger)
+        }
         logger.info("file source started", metadata: ["source": "\(name)", "include": "\(config.include)"])
         do {
             try await withTaskCancellationHandler {
@@ -96,8 +106,9 @@ public struct FileTailSource: Source {
         _ = try await onQueue(queue) { reader.shutdown() }
     }
 
-    /// A batch written to the journal but not yet durable, with the checkpoint it allows once it is.
-    private typealias Pending = (delivery: Delivery, checkpoint: [UInt8]?)
+    /// A batch written to the journal but not yet durable, with the checkpoint it allows once it is and its highest
+    /// journal sequence number (nil when it was not journaled, or holds no lines).
+    private typealias Pending = (delivery: Delivery, checkpoint: [FileTailState.Checkpoint]?, seq: UInt64?)
 
     /// At most this many batches wait for their group fsync while reading goes on. Reading is then not paced by
     /// the fsync interval (a writer that truncates in place, like supervisor with `*_logfile_backups=0`, leaves
@@ -114,7 +125,7 @@ public struct FileTailSource: Source {
                     for p in ready {
                         try await p.delivery.durable()
                         if let checkpoint = p.checkpoint {
-                            _ = try await onQueue(queue) { reader.writeCheckpoint(checkpoint) }
+                            _ = try await onQueue(queue) { reader.checkpoints.confirm(checkpoint, through: p.seq) }
                         }
                     }
                 }
@@ -123,9 +134,16 @@ public struct FileTailSource: Source {
             while !Task.isCancelled {
                 // Waits at most `pollInterval` when nothing changed; cancellation wakes it through `wake()`.
                 let batch = try await onQueue(queue) { reader.nextBatch() }
-                guard !batch.messages.isEmpty else { continue }
+                if batch.messages.isEmpty {
+                    // Opened, closed or reset files: recorded once the batches before it are durable.
+                    guard let checkpoint = batch.checkpoint else { continue }
+                    guard await pending.push((.immediate, checkpoint, nil)) else { break }
+                    continue
+                }
+                let delivery = try await Self.deliver(batch, to: deliver, checkpoints: reader.checkpoints)
+                let seq = delivery.sequences?.upperBound
                 // Waits while `maxBatchesInFlight` batches are not yet durable.
-                guard await pending.push((try await deliver(batch.messages), batch.checkpoint)) else { break }
+                guard await pending.push((delivery, batch.checkpoint, seq)) else { break }
             }
             pending.close()
             try await group.waitForAll()
@@ -140,10 +158,90 @@ func onQueue<T: Sendable>(_ queue: DispatchQueue, _ body: @escaping @Sendable ()
     }
 }
 
+extension FileTailSource {
+    /// Delivers a batch with a journal hook that writes the batch's offsets as a pending checkpoint entry right
+    /// before the journal writes its records (see `DeliveryHooks`). If the write then fails, the entry goes again:
+    /// its sequence numbers may be reused by another batch.
+    static func deliver(_ batch: FileTailBatch, to deliver: Deliver, checkpoints: FileTailCheckpoints) async throws
+        -> Delivery
+    {
+        guard let files = batch.checkpoint else { return try await deliver(batch.messages) }
+        let fired = Mutex<UInt64?>(nil)
+        do {
+            return try await DeliveryHooks.$beforeWrite.withValue({ range in
+                fired.withLock { $0 = range.upperBound }
+                checkpoints.notePending(files, seq: range.upperBound)
+            }) {
+                try await deliver(batch.messages)
+            }
+        } catch {
+            if let seq = fired.withLock({ $0 }) { checkpoints.discardPending(seq: seq) }
+            throw error
+        }
+    }
+}
+
+/// The offsets checkpoint file of one file source and what it holds: confirmed offsets plus the batches not yet
+/// known durable. Locked, because pending entries are written from the journal's writer thread (the hook) while
+/// confirmations come from the source's queue; each change rewrites the file under the lock, so writes land in
+/// the order of the changes.
+final class FileTailCheckpoints: Sendable {
+    private let path: String
+    private let counters: FileTailCounters
+    private let logger: Logger
+    private let contents: Mutex<FileTailCheckpointFile.Contents>
+    /// A write failed: the next idle pass records the offsets again.
+    let dirty = Atomic<Bool>(false)
+
+    init(path: String, files: [FileTailState.Checkpoint], counters: FileTailCounters, logger: Logger) {
+        self.path = path
+        self.counters = counters
+        self.logger = logger
+        self.contents = Mutex(FileTailCheckpointFile.Contents(files: files))
+    }
+
+    /// A batch gets sequence numbers through `seq`: its offsets go into the file as a pending entry (no fsync).
+    func notePending(_ files: [FileTailState.Checkpoint], seq: UInt64) {
+        contents.withLock { c in
+            c.pending.append(FileTailCheckpointFile.Pending(seq: seq, files: files))
+            write(c, durable: false)
+        }
+    }
+
+    /// The batch's write failed after the hook ran.
+    func discardPending(seq: UInt64) {
+        contents.withLock { c in
+            c.pending.removeAll { $0.seq == seq }
+            write(c, durable: true)
+        }
+    }
+
+    /// A batch is durable (or held no journaled lines): its offsets become the confirmed ones.
+    func confirm(_ files: [FileTailState.Checkpoint], through seq: UInt64?) {
+        contents.withLock { c in
+            c.files = files
+            if let seq { c.pending.removeAll { $0.seq <= seq } }
+            write(c, durable: true)
+        }
+    }
+
+    private func write(_ c: FileTailCheckpointFile.Contents, durable: Bool) {
+        do {
+            try writeFileAtomically(path, FileTailCheckpointFile.encode(c), durable: durable)
+            counters.checkpointWrites.add(1, ordering: .relaxed)
+        } catch {
+            // Retried on the next idle pass; until then a restart would re-deliver, never skip.
+            dirty.store(true, ordering: .relaxed)
+            counters.checkpointErrors.add(1, ordering: .relaxed)
+            logger.error("cannot write offsets checkpoint", metadata: ["path": "\(path)", "error": "\(error)"])
+        }
+    }
+}
+
 /// One batch of lines and the checkpoint to write once it is durable.
 struct FileTailBatch: Sendable {
     var messages: [RawMessage]
-    var checkpoint: [UInt8]?
+    var checkpoint: [FileTailState.Checkpoint]?
 }
 
 /// The I/O shell around `FileTailState`: owns the descriptors, the line assemblers, the inotify watches.
@@ -165,11 +263,13 @@ final class FileTailReader: @unchecked Sendable {
     /// The last pass stopped at `readBatchBytes`: read again without waiting.
     private var backlog = true
     private var checkpointDirty = false
+    let checkpoints: FileTailCheckpoints
     private let pollNanos: Int64
     private let chunk: UnsafeMutableRawBufferPointer
     private static let chunkBytes = 64 * 1024
 
-    init(config: FileTailConfiguration, counters: FileTailCounters, logger: Logger) throws {
+    init(config: FileTailConfiguration, counters: FileTailCounters, journalHolds: UInt64? = nil, logger: Logger) throws
+    {
         self.config = config
         self.counters = counters
         self.logger = logger
@@ -177,7 +277,9 @@ final class FileTailReader: @unchecked Sendable {
         self.pollNanos = max(1_000_000, s * 1_000_000_000 + atto / 1_000_000_000)
         // Fail early on a bad multiline pattern.
         _ = try FileTailLineAssembler(offset: 0, maxLineBytes: config.maxLineBytes, multiline: config.multiline)
-        let checkpoint = Self.loadCheckpoint(config.statePath, logger: logger)
+        let checkpoint = Self.loadCheckpoint(config.statePath, journalHolds: journalHolds, logger: logger)
+        self.checkpoints = FileTailCheckpoints(
+            path: config.statePath, files: checkpoint ?? [], counters: counters, logger: logger)
         self.state = FileTailState(
             startAt: config.startAt, checkpoint: checkpoint, rotatedLinger: config.rotatedFileLinger)
         if let slash = config.statePath.lastIndex(of: "/"), slash != config.statePath.startIndex {
@@ -216,11 +318,18 @@ final class FileTailReader: @unchecked Sendable {
 
     /// nil when there is no checkpoint (a source that never ran); an unreadable one is set aside and counts as an
     /// empty checkpoint, so files are read from their start (duplicates rather than loss).
-    static func loadCheckpoint(_ path: String, logger: Logger) -> [FileTailState.Checkpoint]? {
+    static func loadCheckpoint(_ path: String, journalHolds: UInt64?, logger: Logger) -> [FileTailState.Checkpoint]? {
         var st = stat()
         guard stat(path, &st) == 0 else { return nil }
         do {
-            return try FileTailCheckpointFile.decode(try readFileBytes(path))
+            let contents = try FileTailCheckpointFile.decodeContents(try readFileBytes(path))
+            let resolved = contents.resolve(journalHolds: journalHolds)
+            if resolved != contents.files {
+                logger.info(
+                    "resuming from offsets of batches the journal holds but whose checkpoint did not land",
+                    metadata: ["journal_last_seq": "\(journalHolds ?? 0)"])
+            }
+            return resolved
         } catch {
             logger.error(
                 "offsets checkpoint unreadable; moved aside, files are read from their start",
@@ -253,32 +362,18 @@ final class FileTailReader: @unchecked Sendable {
             emit(assemblers[key]?.flushIdle(now: now) ?? [], key: key, received: received, into: &messages)
         }
         if messages.isEmpty {
-            // Opened, closed or reset files: safe to record now, no batch is in flight.
-            if checkpointDirty { writeCheckpoint(snapshot()) }
-            return FileTailBatch(messages: [], checkpoint: nil)
+            // Opened, closed or reset files: the loop records this once earlier batches are durable.
+            guard checkpointDirty || checkpoints.dirty.exchange(false, ordering: .relaxed) else {
+                return FileTailBatch(messages: [], checkpoint: nil)
+            }
+            checkpointDirty = false
+            return FileTailBatch(messages: [], checkpoint: snapshot())
         }
         return FileTailBatch(messages: messages, checkpoint: snapshot())
     }
 
-    func snapshot() -> [UInt8] {
-        FileTailCheckpointFile.encode(state.checkpoint(committed: assemblers.mapValues(\.committedOffset)))
-    }
-
-    @discardableResult
-    func writeCheckpoint(_ bytes: [UInt8]) -> Bool {
-        do {
-            try writeFileAtomically(config.statePath, bytes)
-            checkpointDirty = false
-            counters.checkpointWrites.add(1, ordering: .relaxed)
-            return true
-        } catch {
-            // Retried on the next idle pass or batch; until then a restart would re-deliver, never skip.
-            checkpointDirty = true
-            counters.checkpointErrors.add(1, ordering: .relaxed)
-            logger.error(
-                "cannot write offsets checkpoint", metadata: ["path": "\(config.statePath)", "error": "\(error)"])
-            return false
-        }
+    func snapshot() -> [FileTailState.Checkpoint] {
+        state.checkpoint(committed: assemblers.mapValues(\.committedOffset))
     }
 
     // MARK: - Scan
