@@ -23,36 +23,50 @@ enum SupervisorPreset {
         message.withUTF8 { b in parseOwnLine(b, into: &event, assumeTimeZoneOffset: assumeTimeZoneOffset) }
     }
 
-    static let autoSuffixes = [("-stdout", "stdout"), ("-stderr", "stderr")]
+    static let autoSuffixes: [(suffix: [UInt8], stream: String)] = [
+        (Array("-stdout".utf8), "stdout"), (Array("-stderr".utf8), "stderr"),
+    ]
     /// `-stdout _stdout .stdout -stderr ... .err`, longest first so `x.stdout` is not read as `x.std` + `out`.
-    static let configuredSuffixes: [(suffix: String, stream: String)] = [
+    static let configuredSuffixes: [(suffix: [UInt8], stream: String)] = [
         ("stdout", "stdout"), ("stderr", "stderr"), ("out", "stdout"), ("err", "stderr"),
-    ].flatMap { name, stream in ["-", "_", "."].map { ($0 + name, stream) } }
+    ].flatMap { name, stream in ["-", "_", "."].map { (Array(($0 + name).utf8), stream) } }
+    static let autoMarker = Array("---supervisor-".utf8)
 
-    /// The program and stream named by a supervisor log file's path; nil for an empty name.
+    /// The program and stream named by a supervisor log file's path; nil for an empty name. On the path's bytes:
+    /// it runs for every line of a file source.
     static func programAndStream(file: String) -> (program: String, stream: String?)? {
-        var name = Substring(file)
-        if let slash = name.lastIndex(of: "/") { name = name[name.index(after: slash)...] }
-        // A rotation suffix: NAME.log.1 ... NAME.log.99
-        if let dot = name.lastIndex(of: "."), name[name.index(after: dot)...].allSatisfy(\.isNumber),
-            dot != name.index(before: name.endIndex)
-        {
-            name = name[..<dot]
-        }
-        if name.hasSuffix(".log") { name = name.dropLast(4) }
-        // supervisor's AUTO names: NAME-stdout---supervisor-RANDOM
-        if let marker = name.firstRange(of: "---supervisor-") {
-            let head = name[..<marker.lowerBound]
-            for (suffix, stream) in autoSuffixes where head.hasSuffix(suffix) {
-                let program = head.dropLast(suffix.count)
-                return program.isEmpty ? nil : (String(program), stream)
+        var file = file
+        return file.withUTF8 { b -> (program: String, stream: String?)? in
+            var start = 0
+            for i in 0..<b.count where b[i] == UInt8(ascii: "/") { start = i + 1 }
+            var end = b.count
+            // A rotation suffix: NAME.log.1 ... NAME.log.99
+            var j = end
+            while j > start, PresetScan.isDigit(b[j - 1]) { j -= 1 }
+            if j < end, j - 1 > start, b[j - 1] == UInt8(ascii: ".") { end = j - 1 }
+            if PresetScan.has(b, end - 4, ".log"), end - 4 >= start { end -= 4 }
+            func endsWith(_ upper: Int, _ suffix: [UInt8]) -> Bool {
+                guard upper - start >= suffix.count else { return false }
+                for (k, c) in suffix.enumerated() where b[upper - suffix.count + k] != c { return false }
+                return true
             }
+            // supervisor's AUTO names: NAME-stdout---supervisor-RANDOM
+            var m = start
+            while m + autoMarker.count <= end {
+                if b[m] == autoMarker[0], endsWith(m + autoMarker.count, autoMarker) {
+                    for (suffix, stream) in autoSuffixes where endsWith(m, suffix) {
+                        let program = start..<(m - suffix.count)
+                        return program.isEmpty ? nil : (PresetScan.string(b, program), stream)
+                    }
+                    break
+                }
+                m += 1
+            }
+            for (suffix, stream) in configuredSuffixes where endsWith(end, suffix) && end - suffix.count > start {
+                return (PresetScan.string(b, start..<(end - suffix.count)), stream)
+            }
+            return end > start ? (PresetScan.string(b, start..<end), nil) : nil
         }
-        for (suffix, stream) in configuredSuffixes where name.hasSuffix(suffix) {
-            let program = name.dropLast(suffix.count)
-            if !program.isEmpty { return (String(program), stream) }
-        }
-        return name.isEmpty ? nil : (String(name), nil)
     }
 
     /// `YYYY-MM-DD HH:MM:SS,mmm LEVL text`.

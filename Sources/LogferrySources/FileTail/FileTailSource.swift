@@ -482,7 +482,7 @@ final class FileTailReader: @unchecked Sendable {
     }
 
     /// An RFC 5424 message from program `logferry`, severity warning, MSGID `file-truncated`, so it parses with
-    /// structured data (`file`, `offset`, `missing`) and reads sensibly as raw text too.
+    /// structured data (`file`, `offset`, `missing="unknown"`, `seen_unread`: a lower bound of the lost bytes) and reads sensibly as raw text too.
     static func truncationEvent(path: String, offset: Int64, missing: Int64?) -> [UInt8] {
         func sdEscape(_ s: String) -> String {
             var out = ""
@@ -492,15 +492,20 @@ final class FileTailReader: @unchecked Sendable {
             }
             return out
         }
-        let missingText = missing.map(String.init) ?? "unknown"
+        // While running we know the bytes we saw and had not read yet; what the writer added between our last look
+        // and the truncation is unknowable, so `missing` is "unknown" and `seen_unread` is a lower bound.
+        let seen = missing.map { " seen_unread=\"\($0)\"" } ?? ""
         let lost =
-            missing.map { $0 > 0 ? "\($0) bytes seen but not yet read are lost" : "no bytes seen were unread" }
-            ?? "how much was unread is unknown (it happened while logferry was stopped)"
+            missing.map {
+                $0 > 0
+                    ? "at least \($0) bytes were not read, plus whatever was written after our last look"
+                    : "anything written after our last look and before the truncation is lost"
+            } ?? "how much was unread is unknown (it happened while logferry was stopped)"
         let text =
             "<44>1 - - \(FileTailSource.internalProgram) - file-truncated "
-            + "[truncated@32473 file=\"\(sdEscape(path))\" offset=\"\(offset)\" missing=\"\(missingText)\"] "
+            + "[truncated@32473 file=\"\(sdEscape(path))\" offset=\"\(offset)\" missing=\"unknown\"\(seen)] "
             + "file \(path) was truncated below offset \(offset) (copytruncate or truncate in place); reading restarts "
-            + "at 0; \(lost), and lines written just before the truncation may be missing"
+            + "at 0; \(lost)"
         return Array(text.utf8)
     }
 
