@@ -23,6 +23,10 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird-websocket.git", from: "2.8.1"),
         .package(url: "https://github.com/hummingbird-project/swift-websocket.git", from: "1.6.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        // `logferry certs`: CA and certificates for mutual TLS without openssl.
+        .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
+        .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
     ],
     targets: [
         // The model: events, origins and IDs, JSON values, config primitives, component protocols.
@@ -49,14 +53,28 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // PEM loading and TLS context checks shared by the network sources and the websocket transport.
+        .target(
+            name: "LogferryTLS",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "LogferrySources",
             dependencies: [
                 "LogferryCore",
                 "LogferryFormat",
+                "LogferryTLS",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -64,6 +82,7 @@ let package = Package(
             name: "LogferryTransport",
             dependencies: [
                 "LogferryCore",
+                "LogferryTLS",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -76,6 +95,9 @@ let package = Package(
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -130,12 +152,14 @@ let package = Package(
         ),
         .testTarget(
             name: "LogferrySourcesTests",
-            dependencies: ["LogferrySources", "LogferryTesting"],
+            dependencies: ["LogferrySources", "LogferryTesting", "LogferryTLS"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "LogferryTransportTests",
-            dependencies: ["LogferryTransport", "LogferryTesting"],
+            dependencies: [
+                "LogferryTransport", "LogferryTesting", .product(name: "X509", package: "swift-certificates"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

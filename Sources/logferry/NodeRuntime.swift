@@ -121,6 +121,28 @@ struct NodeRuntime {
                             config: fcfg, counters: counters, journalLastSequence: { await journal.lastSequence() },
                             logger: slog),
                         extra: NodeMetrics.file(counters)))
+            case .udp(let ucfg):
+                let counters = DatagramSourceCounters()
+                drops.append(.init(source: s.name, reason: "buffer_full") { counters.dropped.load(ordering: .relaxed) })
+                sources.append(
+                    sourceService(
+                        s, "udp", UDPSyslogSource(config: ucfg, counters: counters, logger: slog),
+                        extra: NodeMetrics.datagram(counters)))
+            case .tcp(let tcfg):
+                let counters = StreamSourceCounters()
+                sources.append(
+                    sourceService(
+                        s, "tcp", TCPSyslogSource(config: tcfg, counters: counters, logger: slog),
+                        extra: NodeMetrics.stream(counters)))
+            case .http(let hcfg):
+                if hcfg.tokens.isEmpty && hcfg.tokensFile == nil {
+                    slog.warning("http source has no tokens configured: any client may send events")
+                }
+                let counters = HTTPIngestCounters()
+                sources.append(
+                    sourceService(
+                        s, "http", HTTPIngestSource(config: hcfg, node: identity, counters: counters, logger: slog),
+                        extra: NodeMetrics.http(counters)))
             case .websocket(let rcfg):
                 let receiver = WebSocketReceiver(configuration: rcfg, spool: journal, node: identity, logger: slog)
                 metrics.register(NodeMetrics.receiver(s.name, receiver))

@@ -23,7 +23,7 @@ struct Ingest: Sendable {
             // Envelope header and document in one buffer: no second copy of every document.
             var writer = JSONWriter(capacity: 256 + raw.bytes.count)
             SpooledEvent.appendLocalHeader(to: &writer.bytes)
-            template.render(event, nodeName: nodeName, to: &writer)
+            template.render(event, nodeName: nodeName, assumeTimeZoneOffset: offset, to: &writer)
             return writer.bytes
         }
     }
@@ -35,15 +35,29 @@ enum Pipeline {
         var out: [String: Template] = [:]
         var problems: [ConfigProblem] = []
         for t in cfg.templates {
-            let spec = TemplateSpec(
-                pattern: t.pattern, fields: t.fields.map { ($0.name, $0.value) }, jsonBody: t.jsonBody)
-            do {
+            /// The line of the key an error's `part` names (`fields.NAME...`, `regex`), else the template's.
+            func line(of part: String) -> Int {
+                if part == "regex" { return t.regexLine }
+                if part.hasPrefix("fields.") {
+                    let name = part.dropFirst("fields.".count).split(separator: ".").first.map(String.init) ?? ""
+                    if let f = t.fields.first(where: { $0.name == name }) { return f.line }
+                    if let f = t.fieldTypes.first(where: { $0.name == name }) { return f.line }
+                }
+                return t.origin.line
+            }
+            do throws(TemplateError) {
+                let types = try t.fieldTypes.map { f throws(TemplateError) in
+                    (f.name, try FieldConversion(typeName: f.type, defaultValue: f.defaultValue, field: f.name))
+                }
+                let spec = TemplateSpec(
+                    pattern: t.pattern, regex: t.regex, keyValue: t.keyValue, fields: t.fields.map { ($0.name, $0.value) },
+                    fieldTypes: types, jsonBody: t.jsonBody, preset: t.preset)
                 out[t.name] = try Template(spec: spec)
             } catch {
                 problems.append(
                     ConfigProblem(
-                        file: t.origin.file, line: t.origin.line, message: "template '\(t.name)': \(error)",
-                        fix: "see docs/CONFIG.md for the template syntax"))
+                        file: t.origin.file, line: line(of: error.part), message: "template '\(t.name)': \(error)",
+                        fix: "see docs/PARSING.md for the template syntax"))
             }
         }
         if !problems.isEmpty { throw ConfigErrors(problems) }
@@ -54,6 +68,6 @@ enum Pipeline {
         Ingest(
             sourceName: source.name, nodeName: cfg.node.name, maxMessageBytes: source.maxMessageBytes,
             parser: SyslogParser(format: InputFormat(rawValue: source.format.rawValue) ?? .auto),
-            template: source.template.flatMap { templates[$0] } ?? Template.default)
+            template: (source.template.flatMap { templates[$0] } ?? Template.default).withPreset(source.preset))
     }
 }

@@ -8,7 +8,10 @@ struct Logferry: AsyncParsableCommand {
         commandName: "logferry",
         abstract: "Collects logs, journals them on disk, and forwards them over acknowledged websockets.",
         version: LogferryVersion.string,
-        subcommands: [RunCommand.self, CheckCommand.self, ParseCommand.self, JournalCommand.self, VersionCommand.self]
+        subcommands: [
+            RunCommand.self, CheckCommand.self, ParseCommand.self, JournalCommand.self, CertsCommand.self,
+            VersionCommand.self,
+        ]
     )
 }
 

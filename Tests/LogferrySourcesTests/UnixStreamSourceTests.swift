@@ -239,8 +239,9 @@ struct UnixStreamSourceTests {
         let payload = Array((0..<lineCount).map { String(format: "%099d\n", $0) }.joined().utf8)  // 10 MB
         let written = Count()
         let counters = StreamSourceCounters()
+        // An idle timeout far shorter than the stall: a writer held back by the journal is not idle.
         try await withSource(
-            UnixStreamConfiguration(name: "t", path: path), counters: counters,
+            UnixStreamConfiguration(name: "t", path: path, idleTimeout: .milliseconds(200)), counters: counters,
             gate: {
                 while !released.isSet { try? await Task.sleep(for: .milliseconds(10)) }
             }
@@ -265,6 +266,30 @@ struct UnixStreamSourceTests {
             let texts = sink.texts
             #expect(texts.count == lineCount)
             #expect(texts == (0..<lineCount).map { String(format: "%099d", $0) })
+            #expect(counters.idleClosed.load(ordering: .relaxed) == 0)
+        }
+    }
+
+    @Test func anIdleConnectionIsClosedAndFreesItsSlot() async throws {
+        let dir = try makeTempDirectory("stream")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let path = dir + "/s.sock"
+        let counters = StreamSourceCounters()
+        let config = UnixStreamConfiguration(name: "t", path: path, maxConnections: 1, idleTimeout: .milliseconds(300))
+        try await withSource(config, counters: counters) { sink in
+            let staller = Self.connectStream(path)
+            defer { close(staller) }
+            Self.writeAll(staller, lines("then silence\n"))
+            var byte: UInt8 = 0
+            #expect(await eventually(timeout: 10) { recv(staller, &byte, 1, Int32(MSG_DONTWAIT)) == 0 })
+            #expect(await eventually(timeout: 10) { counters.active.load(ordering: .relaxed) == 0 })
+            #expect(counters.idleClosed.load(ordering: .relaxed) == 1)
+            let next = Self.connectStream(path)
+            Self.writeAll(next, lines("next client\n"))
+            close(next)
+            #expect(await eventually(timeout: 10) { sink.count == 2 })
+            #expect(sink.texts == ["then silence", "next client"])
+            #expect(counters.refused.load(ordering: .relaxed) == 0)
         }
     }
 

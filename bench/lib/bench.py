@@ -283,6 +283,8 @@ class Bench:
         conf = os.path.join(w, name + ".yaml")
         with open(conf, "w") as f:
             f.write("node: {name: %s, data_dir: %s/%s-data}\n" % (name, w, name))
+            if os.environ.get("BENCH_LOGFERRY_JOURNAL"):  # e.g. "{fsync: interval, fsync_interval: 10ms}"
+                f.write("journal: %s\n" % os.environ["BENCH_LOGFERRY_JOURNAL"])
             f.write("sources:\n%s\ndestinations:\n%s\n" % (sources, destinations))
         return [self.args.logferry, "run", "--config", conf]
 

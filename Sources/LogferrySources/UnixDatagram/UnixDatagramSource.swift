@@ -33,18 +33,9 @@ public struct UnixDatagramConfiguration: Sendable, Equatable {
     }
 }
 
-/// Counters of a datagram source, read by metrics and tests.
-public final class DatagramSourceCounters: Sendable {
-    public let received = Atomic<Int>(0)
-    public let truncated = Atomic<Int>(0)
-    /// Dropped because the buffer towards the journal was full.
-    public let dropped = Atomic<Int>(0)
-    public init() {}
-}
-
 /// Receives datagrams on a unix socket.
 ///
-/// The socket is created and bound here and read with `recvmmsg` on a dedicated thread, not through NIO:
+/// The socket is created and bound here and read on a dedicated thread (`DatagramReceiver`), not through NIO:
 /// NIO's `DatagramBootstrap` rejects datagrams from unbound AF_UNIX senders, which is exactly what syslog(3),
 /// logger and nginx send (see DEPENDENCIES.md). A thread blocked in `poll`/`recvmmsg` also drains the kernel
 /// queue without waiting for the cooperative pool, which is what keeps a burst from overflowing
@@ -93,19 +84,15 @@ public struct UnixDatagramSource: Source {
             close(fd)
             throw error
         }
-        if var size = config.receiveBufferBytes.map({ Int32(clamping: $0) }) {
-            setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
-        }
+        DatagramReceiver.setReceiveBuffer(fd, bytes: config.receiveBufferBytes)
         return fd
     }
 
     public func run(deliver: @escaping Deliver) async throws {
         let fd = try Self.bindSocket(config)
-        let buffer = BoundedMessageBuffer(capacity: config.bufferMessages)
-        let stop = Atomic<Bool>(false)
-        let counters = self.counters
-        let reader = ReaderThread(fd: fd, maxBytes: config.maxMessageBytes, counters: counters) { batch in
-            if !buffer.push(batch) { counters.dropped.add(batch.count, ordering: .relaxed) }
+        defer {
+            close(fd)
+            unlink(config.path)
         }
         logger.info("unix-dgram source listening", metadata: ["source": "\(name)", "path": "\(config.path)"])
         if let qlen = Self.maxDatagramQueueLength(), qlen < Self.recommendedQueueLength {
@@ -113,22 +100,10 @@ public struct UnixDatagramSource: Source {
                 "net.unix.max_dgram_qlen is \(qlen): a sender on a non-blocking socket (nginx) loses messages when more than \(qlen) wait in the queue; raise it: sysctl -w net.unix.max_dgram_qlen=\(Self.recommendedQueueLength)",
                 metadata: ["source": "\(name)"])
         }
-        let thread = startThread { reader.loop(stop: stop) }
-        defer {
-            stop.store(true, ordering: .relaxed)
-            joinThread(thread)
-            close(fd)
-            unlink(config.path)
-        }
-        while let batch = await buffer.take(max: Self.maxJournalBatch) {
-            // Nothing to checkpoint, so nothing waits for the fsync: reading goes on at once.
-            _ = try await deliver(batch)
-        }
+        try await DatagramReceiver.run(
+            fd: fd, maxMessageBytes: config.maxMessageBytes, bufferMessages: config.bufferMessages,
+            counters: counters, deliver: deliver)
     }
-
-    /// Messages per journal append at most; while one append waits for its fsync, the next batch gathers.
-    static let maxJournalBatch = 16384
-    static let batchSize = 64
 
     /// Below this many queued datagrams, bursts from non-blocking senders are likely to be dropped by the kernel.
     static let recommendedQueueLength = 1024
@@ -138,59 +113,5 @@ public struct UnixDatagramSource: Source {
     static func maxDatagramQueueLength() -> Int? {
         guard let text = try? readSmallFile("/proc/sys/net/unix/max_dgram_qlen") else { return nil }
         return Int(text.filter { $0.isNumber })
-    }
-}
-
-/// The blocking read loop: poll with a short timeout (so a stop request is seen), then drain with recvmmsg.
-private final class ReaderThread: @unchecked Sendable {
-    // @unchecked: the buffers are touched only by the one thread that runs `loop`; the rest is immutable.
-    let fd: Int32
-    let maxBytes: Int
-    let counters: DatagramSourceCounters
-    let emit: ([RawMessage]) -> Void
-
-    init(fd: Int32, maxBytes: Int, counters: DatagramSourceCounters, emit: @escaping ([RawMessage]) -> Void) {
-        self.fd = fd
-        self.maxBytes = maxBytes
-        self.counters = counters
-        self.emit = emit
-    }
-
-    func loop(stop: borrowing Atomic<Bool>) {
-        let n = UnixDatagramSource.batchSize
-        let buffer = UnsafeMutableRawPointer.allocate(byteCount: maxBytes, alignment: 16)
-        defer { buffer.deallocate() }
-        var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-        while !stop.load(ordering: .relaxed) {
-            if poll(&pfd, 1, 200) <= 0 { continue }
-            // Drain everything queued, in batches of up to `n`. One recv per datagram: recvmmsg would save
-            // syscalls but Glibc's module map does not expose it without _GNU_SOURCE.
-            var drained = false
-            while !drained {
-                let now = Timestamp.now()
-                var batch: [RawMessage] = []
-                batch.reserveCapacity(n)
-                while batch.count < n {
-                    // MSG_TRUNC makes recv return the datagram's real length even when it did not fit.
-                    let got = recv(fd, buffer, maxBytes, Int32(MSG_DONTWAIT | MSG_TRUNC))
-                    if got < 0 {
-                        if errno == EINTR { continue }
-                        drained = true
-                        break
-                    }
-                    let cut = got > maxBytes
-                    let len = min(got, maxBytes)
-                    batch.append(
-                        RawMessage(
-                            bytes: Array(UnsafeRawBufferPointer(start: buffer, count: len)), receivedAt: now,
-                            truncated: cut))
-                    if cut { counters.truncated.add(1, ordering: .relaxed) }
-                }
-                if !batch.isEmpty {
-                    counters.received.add(batch.count, ordering: .relaxed)
-                    emit(batch)
-                }
-            }
-        }
     }
 }

@@ -1,3 +1,4 @@
+import LogferryTLS
 import Logging
 import NIOCore
 import NIOSSL
@@ -15,29 +16,15 @@ import NIOSSL
 /// - Sender: CA file or the system roots; optional client certificate; SNI from the URL host and name check of
 ///   the receiver certificate; `tlsVerify: false` turns every check off.
 ///
-/// Both functions load and parse every file and build an `NIOSSLContext`, so a config check can call them to
-/// report a missing file, a PEM that is not a certificate, or a key that does not match its certificate.
+/// Both functions load and parse every file and build an `NIOSSLContext` (through `LogferryTLS.TLSFiles`), so a
+/// config check can call them to report a missing file, a PEM that is not a certificate, or a key that does not
+/// match its certificate.
 public enum TransportTLS {
     /// The server side of a `wss` receiver; nil when the configuration has no `tlsCertificateFile`.
     public static func serverConfiguration(for c: ReceiverConfiguration) throws(TLSSetupError) -> TLSConfiguration? {
         guard let certFile = c.tlsCertificateFile else { return nil }
-        guard let keyFile = c.tlsKeyFile else {
-            throw TLSSetupError("tls_cert is set but tls_key is not: set both (PEM files)")
-        }
-        let chain = try certificates(certFile, what: "tls_cert")
-        let key = try privateKey(keyFile, what: "tls_key")
-        var tls = TLSConfiguration.makeServerConfiguration(
-            certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
-        tls.minimumTLSVersion = .tlsv12
-        tls.shutdownTimeout = .seconds(1)  // see clientConfiguration
-        if let caFile = c.tlsClientCAFile {
-            tls.trustRoots = .certificates(try certificates(caFile, what: "tls_client_ca"))
-            // The server cannot check a client "hostname"; the chain to the client CA is the identity check.
-            tls.certificateVerification = .noHostnameVerification
-            tls.sendCANameList = true
-        }
-        try validate(tls, what: "tls_cert/tls_key")
-        return tls
+        return try TLSFiles.serverConfiguration(
+            certificateFile: certFile, keyFile: c.tlsKeyFile, clientCAFile: c.tlsClientCAFile)
     }
 
     /// The client side of a `wss` sender; nil for a `ws://` URL.
@@ -46,12 +33,12 @@ public enum TransportTLS {
         var tls = TLSConfiguration.makeClientConfiguration()
         tls.minimumTLSVersion = .tlsv12
         if let caFile = c.caFile {
-            tls.trustRoots = .certificates(try certificates(caFile, what: "ca_file"))
+            tls.trustRoots = .certificates(try TLSFiles.certificates(caFile, what: "ca_file"))
         }
         switch (c.tlsClientCertificateFile, c.tlsClientKeyFile) {
         case (let certFile?, let keyFile?):
-            tls.certificateChain = try certificates(certFile, what: "tls_client_cert").map { .certificate($0) }
-            tls.privateKey = .privateKey(try privateKey(keyFile, what: "tls_client_key"))
+            tls.certificateChain = try TLSFiles.certificates(certFile, what: "tls_client_cert").map { .certificate($0) }
+            tls.privateKey = .privateKey(try TLSFiles.privateKey(keyFile, what: "tls_client_key"))
         case (nil, nil):
             break
         default:
@@ -61,7 +48,7 @@ public enum TransportTLS {
         // wss link paid it in full on loopback, delaying reconnects and shutdown. Acks are all in by then.
         tls.shutdownTimeout = .seconds(1)
         if !c.tlsVerify { tls.certificateVerification = .none }
-        try validate(tls, what: "TLS client settings")
+        try TLSFiles.validate(tls, what: "TLS client settings")
         return tls
     }
 
@@ -79,62 +66,8 @@ public enum TransportTLS {
     }
 
     /// Whether an error from a connection attempt is a TLS failure (handshake, certificate, alert from the peer).
-    /// (A connection that loses its peer without a TLS close — `uncleanShutdown` — is not one: that is a dead link.)
-    public static func isTLSError(_ error: any Error) -> Bool {
-        if error is NIOSSLExtraError || error is BoringSSLError { return true }
-        guard let e = error as? NIOSSLError else { return false }
-        switch e {
-        case .handshakeFailed, .noCertificateToValidate, .unableToValidateCertificate, .cannotMatchULabel,
-            .cannotFindPeerIP:
-            return true
-        default:
-            return false
-        }
-    }
-
-    private static func certificates(_ path: String, what: String) throws(TLSSetupError) -> [NIOSSLCertificate] {
-        let certs: [NIOSSLCertificate]
-        do {
-            certs = try NIOSSLCertificate.fromPEMFile(path)
-        } catch {
-            throw TLSSetupError("\(what) \(path): cannot read a PEM certificate (\(describe(error)))")
-        }
-        guard !certs.isEmpty else { throw TLSSetupError("\(what) \(path): no PEM certificate in the file") }
-        return certs
-    }
-
-    private static func privateKey(_ path: String, what: String) throws(TLSSetupError) -> NIOSSLPrivateKey {
-        do {
-            return try NIOSSLPrivateKey(file: path, format: .pem)
-        } catch {
-            throw TLSSetupError(
-                "\(what) \(path): cannot read an unencrypted PEM private key (\(describe(error)))")
-        }
-    }
-
-    /// Builds the context once, so a key that does not match the certificate fails here and not per connection.
-    private static func validate(_ tls: TLSConfiguration, what: String) throws(TLSSetupError) {
-        do {
-            _ = try NIOSSLContext(configuration: tls)
-        } catch {
-            throw TLSSetupError("\(what): \(describe(error))")
-        }
-    }
-
-    private static func describe(_ error: any Error) -> String {
-        if let e = error as? NIOSSLError, case .failedToLoadCertificate = e {
-            return "not a certificate, or unreadable"
-        }
-        if let e = error as? NIOSSLError, case .failedToLoadPrivateKey = e { return "not a private key, or unreadable" }
-        if let e = error as? IOError { return e.description }
-        return "\(error)"
-    }
+    public static func isTLSError(_ error: any Error) -> Bool { TLSFiles.isTLSError(error) }
 }
 
-/// A TLS setting that cannot be used: a missing or unreadable file, a PEM that is not what it should be, a key
-/// that does not match its certificate.
-public struct TLSSetupError: Error, Sendable, Equatable, CustomStringConvertible {
-    public var reason: String
-    public init(_ reason: String) { self.reason = reason }
-    public var description: String { reason }
-}
+/// The error type moved to `LogferryTLS` (shared with the tcp syslog source); the name stays for callers here.
+public typealias TLSSetupError = LogferryTLS.TLSSetupError

@@ -32,6 +32,15 @@ struct ParseCommand: ParsableCommand {
     @Flag(name: .customLong("json-body"), help: "A message body that is a JSON object lands under fields.")
     var jsonBody = false
 
+    @Option(help: "A regex with named groups; the groups land in fields.")
+    var regex: String?
+
+    @Flag(name: .customLong("kv"), help: "key=value pairs in the message land in fields.")
+    var keyValue = false
+
+    @Option(help: "A source preset applied before the template: \(Preset.names).")
+    var preset: String?
+
     @Option(help: "Take the template from this config (with --template).")
     var config: String?
 
@@ -58,7 +67,7 @@ struct ParseCommand: ParsableCommand {
             )
         }
         var nodeName = NodeSection.hostname()
-        let tmpl: Template
+        var tmpl: Template
         if let config {
             guard let template else { throw UserError(description: "--config needs --template NAME") }
             let cfg: NodeConfig
@@ -78,7 +87,7 @@ struct ParseCommand: ParsableCommand {
             }
             tmpl = t
         } else {
-            var spec = TemplateSpec(pattern: pattern, fields: [], jsonBody: jsonBody)
+            var spec = TemplateSpec(pattern: pattern, regex: regex, keyValue: keyValue, fields: [], jsonBody: jsonBody)
             for f in fields {
                 guard let eq = f.firstIndex(of: "="), eq != f.startIndex else {
                     throw UserError(description: "--field '\(f)' is not NAME=VALUE")
@@ -86,6 +95,12 @@ struct ParseCommand: ParsableCommand {
                 spec.fields.append((String(f[..<eq]), String(f[f.index(after: eq)...])))
             }
             do { tmpl = try Template(spec: spec) } catch { throw UserError(description: "template: \(error)") }
+        }
+        if let preset {
+            guard let p = Preset(rawValue: preset) else {
+                throw UserError(description: "--preset '\(preset)' is unknown; use one of: \(Preset.names)")
+            }
+            tmpl = tmpl.withPreset(p)
         }
         let parser = SyslogParser(format: inputFormat)
         var splitter = FrameSplitter(framing: framingMode, maxFrameBytes: max(maxMessageBytes, 1))

@@ -10,7 +10,7 @@ import LogferryTransport
 struct ConfigLoader {
     static let topLevelKeys = ["include", "node", "journal", "sources", "templates", "destinations"]
     static let sourceTypes = ["unix-dgram", "unix-stream", "file", "udp", "tcp", "websocket", "http"]
-    static let supportedSourceTypes = ["unix-dgram", "unix-stream", "file", "websocket"]
+    static let supportedSourceTypes = ["unix-dgram", "unix-stream", "file", "udp", "tcp", "websocket", "http"]
     static let destinationTypes = ["websocket", "file", "store", "clickhouse", "stdout"]
     static let supportedDestinationTypes = ["websocket", "file", "stdout"]
 
@@ -175,7 +175,12 @@ struct ConfigLoader {
                 fix: "use one of: \(Self.supportedSourceTypes.joined(separator: ", "))")
             return
         }
-        let common = ["type", "format", "template", "max_message_bytes"]
+        let common = ["type", "format", "template", "max_message_bytes", "preset"]
+        var preset: Preset?
+        if let p = m.string("preset", d) {
+            preset = Preset(rawValue: p)
+            if preset == nil { d.error(m["preset"]!, "unknown preset '\(p)'", fix: "use one of: \(Preset.names)") }
+        }
         var format = SourceConfig.Format.auto
         if let f = m.choice("format", d, as: SourceConfig.Format.self) { format = f }
         let maxBytes = m.size("max_message_bytes", d) ?? 64 * 1024
@@ -199,7 +204,7 @@ struct ConfigLoader {
             }
             kind = .unixDgram(path: path, mode: mode, receiveBufferBytes: m.size("receive_buffer_bytes", d))
         case "unix-stream":
-            m.rejectUnknown(allowed: common + ["path", "mode", "max_connections", "framing"], d)
+            m.rejectUnknown(allowed: common + ["path", "mode", "max_connections", "framing", "idle_timeout"], d)
             guard let path = m.string("path", d, required: true) else { return }
             var sc = UnixStreamConfiguration(name: name, path: path, maxMessageBytes: maxBytes)
             if let ms = m.string("mode", d) {
@@ -213,7 +218,37 @@ struct ConfigLoader {
             }
             if let v = m.int("max_connections", d, range: 1...100_000) { sc.maxConnections = v }
             if let v = m.choice("framing", d, as: UnixStreamConfiguration.FramingMode.self) { sc.framing = v }
+            sc.idleTimeout = m.duration("idle_timeout", d)
             kind = .unixStream(sc)
+        case "udp":
+            m.rejectUnknown(allowed: common + ["listen", "receive_buffer_bytes", "buffer_messages"], d)
+            guard let hp = listenAddress(m) else { return }
+            var uc = UDPSyslogConfiguration(name: name, host: hp.host, port: hp.port, maxMessageBytes: maxBytes)
+            // The kernel default (~208KiB) holds only a few hundred datagrams of a burst.
+            uc.receiveBufferBytes = m.size("receive_buffer_bytes", d) ?? 4 << 20
+            if let v = m.int("buffer_messages", d, range: 1...10_000_000) { uc.bufferMessages = v }
+            kind = .udp(uc)
+        case "tcp":
+            m.rejectUnknown(
+                allowed: common + [
+                    "listen", "max_connections", "framing", "idle_timeout", "tls_cert", "tls_key", "tls_client_ca",
+                ], d)
+            guard let hp = listenAddress(m) else { return }
+            var tc = TCPSyslogConfiguration(name: name, host: hp.host, port: hp.port, maxMessageBytes: maxBytes)
+            if let v = m.int("max_connections", d, range: 1...100_000) { tc.maxConnections = v }
+            if let v = m.choice("framing", d, as: StreamFramingMode.self) { tc.framing = v }
+            tc.idleTimeout = m.duration("idle_timeout", d)
+            tc.tlsCertificateFile = m.string("tls_cert", d).map { resolve($0, relativeTo: node.file) }
+            tc.tlsKeyFile = m.string("tls_key", d).map { resolve($0, relativeTo: node.file) }
+            tc.tlsClientCAFile = m.string("tls_client_ca", d).map { resolve($0, relativeTo: node.file) }
+            do {
+                _ = try tc.tlsConfiguration()
+            } catch {
+                d.error(
+                    m["tls_cert"] ?? m["tls_key"] ?? m["tls_client_ca"] ?? m.node, "source '\(name)': \(error)",
+                    fix: "tls_cert and tls_key name PEM files (both or neither); tls_client_ca needs them")
+            }
+            kind = .tcp(tc)
         case "file":
             m.rejectUnknown(
                 allowed: common + [
@@ -255,24 +290,30 @@ struct ConfigLoader {
             if let v = m.duration("rotated_file_linger", d) { fc.rotatedFileLinger = v }
             for problem in fc.problems() { d.error(m.node, "source '\(name)': \(problem)", fix: "") }
             kind = .file(fc)
+        case "http":
+            m.rejectUnknown(
+                allowed: common + [
+                    "listen", "path", "tokens", "tokens_file", "tls_cert", "tls_key", "max_body_bytes",
+                    "max_connections",
+                ], d)
+            guard let (hp, tokens) = listenAndTokens(m, node) else { return }
+            var hc = HTTPIngestConfiguration(
+                name: name, host: hp.host, port: hp.port, tokens: tokens, maxMessageBytes: maxBytes)
+            if let p = m.string("path", d) { hc.path = p }
+            if let b = m.size("max_body_bytes", d) { hc.maxBodyBytes = b }
+            if let c = m.int("max_connections", d) { hc.maxConnections = c }
+            hc.tlsCertificateFile = m.string("tls_cert", d).map { resolve($0, relativeTo: node.file) }
+            hc.tlsKeyFile = m.string("tls_key", d).map { resolve($0, relativeTo: node.file) }
+            for problem in hc.problems() {
+                d.error(m["path"] ?? m["tls_cert"] ?? m["tls_key"] ?? m.node, "source '\(name)': \(problem)", fix: "")
+            }
+            if format == .auto { format = .json }
+            kind = .http(hc)
         default:  // websocket
             m.rejectUnknown(
                 allowed: common + ["listen", "path", "tokens", "tokens_file", "tls_cert", "tls_key", "tls_client_ca"], d
             )
-            guard let listen = m.string("listen", d, required: true) else { return }
-            guard let hp = HostPort(listen) else {
-                d.error(m["listen"]!, "listen '\(listen)' is not host:port", fix: "write e.g. 0.0.0.0:7000")
-                return
-            }
-            var tokens = m.stringList("tokens", d) ?? []
-            if let tf = m.string("tokens_file", d) {
-                do {
-                    tokens += try readSmallFile(resolve(tf, relativeTo: node.file)).split(whereSeparator: \.isNewline)
-                        .map { String($0).trimmingCharacters() }.filter { !$0.isEmpty && !$0.hasPrefix("#") }
-                } catch {
-                    d.error(m["tokens_file"]!, "cannot read tokens_file: \(error)", fix: "fix the path or permissions")
-                }
-            }
+            guard let (hp, tokens) = listenAndTokens(m, node) else { return }
             var rc = ReceiverConfiguration(
                 host: hp.host, port: hp.port, path: m.string("path", d) ?? "/v1/ingest", tokens: tokens,
                 maxMessageBytes: max(4 << 20, maxBytes), sourceName: name)
@@ -288,8 +329,33 @@ struct ConfigLoader {
         }
         config.sources.append(
             SourceConfig(
-                name: name, kind: kind, format: format, template: m.string("template", d), maxMessageBytes: maxBytes,
-                origin: origin))
+                name: name, kind: kind, format: format, template: m.string("template", d), preset: preset,
+                maxMessageBytes: maxBytes, origin: origin))
+    }
+
+    /// `listen: host:port` (required).
+    private func listenAddress(_ m: ConfigMapping) -> HostPort? {
+        guard let listen = m.string("listen", d, required: true) else { return nil }
+        guard let hp = HostPort(listen) else {
+            d.error(m["listen"]!, "listen '\(listen)' is not host:port", fix: "write e.g. 0.0.0.0:7000")
+            return nil
+        }
+        return hp
+    }
+
+    /// `listen` (required) and `tokens` plus the keys read from `tokens_file` (one per line, `#` comments).
+    private func listenAndTokens(_ m: ConfigMapping, _ node: ConfigNode) -> (HostPort, [String])? {
+        guard let hp = listenAddress(m) else { return nil }
+        var tokens = m.stringList("tokens", d) ?? []
+        if let tf = m.string("tokens_file", d) {
+            do {
+                tokens += try readSmallFile(resolve(tf, relativeTo: node.file)).split(whereSeparator: \.isNewline)
+                    .map { String($0).trimmingCharacters() }.filter { !$0.isEmpty && !$0.hasPrefix("#") }
+            } catch {
+                d.error(m["tokens_file"]!, "cannot read tokens_file: \(error)", fix: "fix the path or permissions")
+            }
+        }
+        return (hp, tokens)
     }
 
     private mutating func loadTemplate(name: String, node: ConfigNode, keyLine: Int) {
@@ -297,13 +363,29 @@ struct ConfigLoader {
         guard !checkDuplicate(name, in: templateOrigins, kind: "template", at: origin) else { return }
         templateOrigins[name] = origin
         guard let m = node.mapping(d, what: "template '\(name)'") else { return }
-        m.rejectUnknown(allowed: ["pattern", "fields", "json_body"], d)
+        m.rejectUnknown(allowed: ["pattern", "regex", "kv", "fields", "json_body", "preset"], d)
         var t = TemplateConfig(name: name, origin: origin)
         t.pattern = m.string("pattern", d)
+        t.regex = m.string("regex", d)
+        t.regexLine = m["regex"]?.line ?? keyLine
+        t.keyValue = m.bool("kv", d) ?? false
         t.jsonBody = m.bool("json_body", d) ?? false
+        if let p = m.string("preset", d) {
+            t.preset = Preset(rawValue: p)
+            if t.preset == nil { d.error(m["preset"]!, "unknown preset '\(p)'", fix: "use one of: \(Preset.names)") }
+        }
         if let f = m.mapping("fields", d, what: "fields of template '\(name)'") {
             for e in f.entries {
-                if let v = e.value.string(d, what: "field '\(e.key)'") { t.fields.append((e.key, v, e.value.line)) }
+                // `NAME: VALUE`, or `NAME: {value: VALUE, type: int|float|bool|json|string, default: D}`.
+                if case .mapping = e.value.node {
+                    guard let fm = e.value.mapping(d, what: "field '\(e.key)'") else { continue }
+                    fm.rejectUnknown(allowed: ["value", "type", "default"], d)
+                    if let v = fm.string("value", d) { t.fields.append((e.key, v, e.value.line)) }
+                    t.fieldTypes.append(
+                        (e.key, fm.string("type", d), fm.string("default", d), e.value.line))
+                } else if let v = e.value.string(d, what: "field '\(e.key)'") {
+                    t.fields.append((e.key, v, e.value.line))
+                }
             }
         }
         config.templates.append(t)

@@ -69,12 +69,20 @@ struct SourceConfig {
         case file(FileTailConfiguration)
         /// The receiver; its settings are the component's own configuration type.
         case websocket(ReceiverConfiguration)
+        /// Network syslog: datagrams (RFC 5426).
+        case udp(UDPSyslogConfiguration)
+        /// Network syslog over TCP (RFC 6587 framing), optionally TLS (RFC 5425).
+        case tcp(TCPSyslogConfiguration)
+        /// `POST /events` with JSON objects, arrays or NDJSON.
+        case http(HTTPIngestConfiguration)
     }
     enum Format: String, CaseIterable { case auto, rfc3164, rfc5424, json, raw }
     var name: String
     var kind: Kind
     var format: Format = .auto
     var template: String?
+    /// `preset: nginx | supervisor`, applied before the template.
+    var preset: Preset?
     var maxMessageBytes: Int = 64 * 1024
     var origin: Origin
 }
@@ -83,8 +91,14 @@ struct SourceConfig {
 struct TemplateConfig {
     var name: String
     var pattern: String?
+    var regex: String?
+    var regexLine: Int = 0
+    var keyValue: Bool = false
     var fields: [(name: String, value: String, line: Int)] = []
+    /// Typed entries of `fields` (`{value, type, default}`), in order.
+    var fieldTypes: [(name: String, type: String?, defaultValue: String?, line: Int)] = []
     var jsonBody: Bool = false
+    var preset: Preset?
     var origin: Origin
 }
 

@@ -124,6 +124,13 @@ enum NodeMetrics {
                     name: "logferry_source_framing_errors_total", kind: .counter,
                     help: "Frames with broken framing, delivered as they were.",
                     value: c.framingErrors.load(ordering: .relaxed)),
+                Sample(
+                    name: "logferry_source_idle_closed_total", kind: .counter,
+                    help: "Connections closed after idle_timeout without data.",
+                    value: c.idleClosed.load(ordering: .relaxed)),
+                Sample(
+                    name: "logferry_source_tls_failures_total", kind: .counter,
+                    help: "Connections refused in the TLS handshake.", value: c.tlsFailures.load(ordering: .relaxed)),
             ]
         }
     }
@@ -155,6 +162,34 @@ enum NodeMetrics {
                     name: "logferry_source_checkpoint_errors_total", kind: .counter,
                     help: "Failed offset checkpoint writes.", value: c.checkpointErrors.load(ordering: .relaxed)),
             ]
+        }
+    }
+
+    static func http(_ c: HTTPIngestCounters) -> @Sendable () -> [Sample] {
+        {
+            let rejected = "logferry_source_http_rejected_total"
+            let rejectedHelp = "Requests refused, by reason; nothing of them was journaled."
+            return [
+                Sample(name: received, kind: .counter, help: receivedHelp, value: c.events.load(ordering: .relaxed)),
+                Sample(
+                    name: "logferry_source_http_requests_total", kind: .counter, help: "Requests received.",
+                    value: c.requests.load(ordering: .relaxed)),
+                Sample(
+                    name: "logferry_source_http_accepted_total", kind: .counter,
+                    help: "Requests answered 200 once durable.", value: c.accepted.load(ordering: .relaxed)),
+                Sample(
+                    name: "logferry_source_connections_active", kind: .gauge, help: "Connections open now.",
+                    value: c.active.load(ordering: .relaxed)),
+            ]
+                + [
+                    ("unauthorized", c.rejectedUnauthorized.load(ordering: .relaxed)),
+                    ("malformed", c.rejectedMalformed.load(ordering: .relaxed)),
+                    ("too_large", c.rejectedTooLarge.load(ordering: .relaxed)),
+                    ("media_type", c.rejectedMediaType.load(ordering: .relaxed)),
+                    ("method", c.rejectedMethod.load(ordering: .relaxed)),
+                    ("busy", c.rejectedBusy.load(ordering: .relaxed)),
+                    ("journal_full", c.rejectedJournalFull.load(ordering: .relaxed)),
+                ].map { Sample(name: rejected, kind: .counter, help: rejectedHelp, labels: [("reason", $0.0)], value: $0.1) }
         }
     }
 

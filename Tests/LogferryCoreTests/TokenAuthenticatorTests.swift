@@ -1,6 +1,6 @@
 import Testing
 
-@testable import LogferryTransport
+@testable import LogferryCore
 
 @Suite struct TokenAuthenticatorTests {
     static let equalityCases: [(String, String, Bool)] = [
@@ -38,5 +38,17 @@ import Testing
         let auth = TokenAuthenticator(tokens: [])
         #expect(auth.isOpen)
         #expect(auth.authorize(authorizationHeader: nil))
+        #expect(auth.authorize(token: nil))
+    }
+
+    @Test func acceptsABareToken() {
+        let auth = TokenAuthenticator(tokens: ["alpha", "beta"])
+        #expect(auth.authorize(token: "alpha"))
+        #expect(auth.authorize(token: " beta\t"))
+        #expect(!auth.authorize(token: "Bearer alpha"))
+        #expect(!auth.authorize(token: "alph"))
+        #expect(!auth.authorize(token: ""))
+        #expect(!auth.authorize(token: "   "))
+        #expect(!auth.authorize(token: nil))
     }
 }

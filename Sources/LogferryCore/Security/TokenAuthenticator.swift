@@ -20,10 +20,12 @@ public func constantTimeEquals(_ a: some Collection<UInt8>, _ b: some Collection
     return diff == 0
 }
 
-/// Checks the `Authorization: Bearer <token>` header of an upgrade request against the configured tokens.
+/// Checks a presented token (an `Authorization: Bearer <token>` header, or a bare token such as the HTTP ingest
+/// source's `X-Log-Key`) against the configured tokens. Shared by the websocket receiver and the HTTP ingest source.
 ///
 /// Every configured token is compared (no early exit on a match), each in constant time, so the response time
-/// does not tell which token nearly matched. An empty token list means the receiver is open.
+/// does not tell which token nearly matched. An empty token list means the listener is open. Tokens are never
+/// logged: callers log only that a token was missing or wrong.
 public struct TokenAuthenticator: Sendable {
     private let tokens: [[UInt8]]
 
@@ -38,6 +40,20 @@ public struct TokenAuthenticator: Sendable {
     public func authorize(authorizationHeader: String?) -> Bool {
         if tokens.isEmpty { return true }
         guard let header = authorizationHeader, let presented = Self.bearerToken(header) else { return false }
+        return matches(presented)
+    }
+
+    /// Whether a bare token (an `X-Log-Key` header value, surrounding spaces and tabs ignored) is one of the tokens.
+    public func authorize(token: String?) -> Bool {
+        if tokens.isEmpty { return true }
+        guard let token else { return false }
+        var bytes = Array(token.utf8)[...]
+        while let f = bytes.first, f == 0x20 || f == 0x09 { bytes = bytes.dropFirst() }
+        while let l = bytes.last, l == 0x20 || l == 0x09 { bytes = bytes.dropLast() }
+        return !bytes.isEmpty && matches(Array(bytes))
+    }
+
+    private func matches(_ presented: [UInt8]) -> Bool {
         var ok = false
         for t in tokens {
             // Non-short-circuiting: every token is compared whatever the earlier results were.
