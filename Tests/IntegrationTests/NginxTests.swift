@@ -60,10 +60,12 @@ struct NginxTests {
                 path: \(accessSock)
                 mode: "0666"
                 template: nginx_json
+                preset: nginx
               nginx_error:
                 type: unix-dgram
                 path: \(errorSock)
                 mode: "0666"
+                preset: nginx
             templates:
               nginx_json:
                 json_body: true
@@ -98,7 +100,7 @@ struct NginxTests {
                 fastcgi_temp_path \(base)/tmp-fastcgi;
                 uwsgi_temp_path \(base)/tmp-uwsgi;
                 scgi_temp_path \(base)/tmp-scgi;
-                log_format json_fmt escape=json '{"status":$status,"path":"$uri","bytes":$body_bytes_sent,"method":"$request_method"}';
+                log_format json_fmt escape=json '{"status":"$status","path":"$uri","body_bytes_sent":"$body_bytes_sent","method":"$request_method","request_time":"$request_time"}';
                 access_log syslog:server=unix:\(accessSock),nohostname,tag=nginx json_fmt;
                 server {
                     listen 127.0.0.1:\(port);
@@ -167,7 +169,9 @@ struct NginxTests {
             // Typed: JSON numbers stay numbers (not strings, not booleans), strings stay strings.
             let raw = d["_raw"] as? String ?? ""
             let status = Self.jsonInt("status", in: fields, raw: raw)
-            let bytes = Self.jsonInt("bytes", in: fields, raw: raw)
+            // nginx writes every value quoted; the nginx preset types the known numeric variables.
+            let bytes = Self.jsonInt("body_bytes_sent", in: fields, raw: raw)
+            #expect(fields["request_time"] is NSNumber && !(fields["request_time"] is String), "request_time: \(fields)")
             #expect(status != nil, "status is not a JSON number: \(fields)")
             #expect(bytes != nil, "bytes is not a JSON number: \(fields)")
             #expect(fields["path"] is String, "path is not a string: \(fields)")
@@ -196,6 +200,12 @@ struct NginxTests {
         }
         for e in errors {
             #expect(e["program"] as? String == "nginx", "error event program: \(e)")
+            // The preset splits nginx's error line: level, pid, connection and the request context.
+            let f = e["fields"] as? [String: Any] ?? [:]
+            #expect(f["level"] as? String == "error", "error event level: \(e)")
+            #expect(f["pid"] is NSNumber && f["connection_id"] != nil, "error event pid/connection: \(e)")
+            #expect(f["client"] as? String == "127.0.0.1", "error event client: \(e)")
+            #expect((e["message"] as? String ?? "").hasPrefix("open()"), "error event message: \(e)")
         }
         #expect(master.isRunning, "nginx died during the test:\n\(readText(base + "/nginx-error.log"))")
     }

@@ -43,6 +43,8 @@ struct SupervisorTests {
         var fragments: [String] = []
         var truncations: [[String: Any]] = []
         var withoutFileOffset = 0
+        /// Lines whose `program` is not their supervisor program's name.
+        var wrongProgram = 0
         var nodeLog = ""
     }
 
@@ -66,6 +68,7 @@ struct SupervisorTests {
         #expect(o.fragments.isEmpty, "unexpected messages (line fragments?): \(o.fragments.prefix(5))")
         #expect(o.truncations.isEmpty, "rename rotation reported as truncation: \(o.truncations.prefix(3))")
         #expect(o.withoutFileOffset == 0, "\(o.withoutFileOffset) events without file/offset")
+        #expect(o.wrongProgram == 0, "\(o.wrongProgram) lines without their program name")
         print(
             "supervisor backups=3: \(Self.programs.count)x\(Self.linesPerProgram) lines, \(o.empty) empty messages (lines split by rotation)"
         )
@@ -116,6 +119,7 @@ struct SupervisorTests {
                 "truncation event without file or missing=unknown: \(t)")
         }
         #expect(o.withoutFileOffset == 0, "\(o.withoutFileOffset) events without file/offset")
+        #expect(o.wrongProgram == 0, "\(o.wrongProgram) lines without their program name")
         let reported = o.truncations.compactMap {
             ((($0["sd"] as? [String: Any])?["truncated@32473"] as? [String: Any])?["seen_unread"] as? String).flatMap {
                 Int($0)
@@ -188,6 +192,7 @@ struct SupervisorTests {
                 include: ["\(logs)/*.log"]
                 start_at: beginning
                 rotated_file_linger: 1s
+                preset: supervisor
             destinations:
               archive:
                 type: file
@@ -259,6 +264,8 @@ struct SupervisorTests {
             let parts = m.split(separator: "-")
             if parts.count == 2, Self.programs.contains(String(parts[0])), parts[1].count == 6, let n = Int(parts[1]) {
                 o.counts[String(parts[0]), default: [:]][n, default: 0] += 1
+                // The supervisor preset names the program after the child log file (alpha.log, alpha.log.1, ...).
+                if d["program"] as? String != String(parts[0]) { o.wrongProgram += 1 }
             } else {
                 o.fragments.append(m)
             }
