@@ -96,13 +96,9 @@ struct NodeRuntime {
         for s in cfg.sources {
             let slog = logger.with("source", s.name)
             switch s.kind {
-            case .unixDgram(let path, let mode, let rcvbuf):
+            case .unixDgram(let ucfg):
                 let counters = DatagramSourceCounters()
-                let source = UnixDatagramSource(
-                    config: UnixDatagramConfiguration(
-                        name: s.name, path: path, mode: mode, maxMessageBytes: s.maxMessageBytes,
-                        receiveBufferBytes: rcvbuf),
-                    counters: counters, logger: slog)
+                let source = UnixDatagramSource(config: ucfg, counters: counters, logger: slog)
                 drops.append(.init(source: s.name, reason: "buffer_full") { counters.dropped.load(ordering: .relaxed) })
                 sources.append(sourceService(s, "unix-dgram", source, extra: NodeMetrics.datagram(counters)))
             case .unixStream(let ucfg):

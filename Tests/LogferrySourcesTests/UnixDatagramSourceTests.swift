@@ -89,6 +89,21 @@ struct UnixDatagramSourceTests {
         #expect(send(Array("x".utf8), to: path) == 1)
     }
 
+    /// `owner` and `group` (chown needs root: CI runs as root; elsewhere the test is skipped).
+    @Test(.enabled(if: geteuid() == 0, "chown needs root")) func appliesOwnerAndGroup() throws {
+        let dir = try makeTempDirectory("dgram")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var config = UnixDatagramConfiguration(name: "t", path: dir + "/s.sock", mode: 0o660)
+        config.owner = UnixSocketFile.userID("nobody")
+        config.group = UnixSocketFile.groupID("65533")
+        #expect(config.owner != nil)
+        let fd = try UnixDatagramSource.bindSocket(config)
+        defer { close(fd) }
+        var st = stat()
+        #expect(lstat(config.path, &st) == 0)
+        #expect(st.st_uid == config.owner && st.st_gid == 65533 && st.st_mode & 0o7777 == 0o660)
+    }
+
     @Test func refusesToReplaceAFileThatIsNotASocket() throws {
         let dir = try makeTempDirectory("dgram")
         defer { try? FileManager.default.removeItem(atPath: dir) }

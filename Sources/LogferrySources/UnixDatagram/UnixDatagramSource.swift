@@ -12,6 +12,9 @@ public struct UnixDatagramConfiguration: Sendable, Equatable {
     public var path: String
     /// Permission bits of the socket file (`mode: "0660"`); writers need write permission.
     public var mode: mode_t
+    /// `owner` and `group` of the socket file (name or number resolved at config load); nil leaves them.
+    public var owner: uid_t?
+    public var group: gid_t?
     /// Longer datagrams are kept cut to this size and flagged as truncated.
     public var maxMessageBytes: Int
     /// SO_RCVBUF in bytes; nil leaves the kernel default. The kernel doubles the value it is given.
@@ -80,7 +83,7 @@ public struct UnixDatagramSource: Source {
             close(fd)
             throw UnixSocketError.system("bind", config.path, e)
         }
-        do { try UnixSocketFile.applyMode(config.path, config.mode) } catch {
+        do { try UnixSocketFile.applyMode(config.path, config.mode, owner: config.owner, group: config.group) } catch {
             close(fd)
             throw error
         }

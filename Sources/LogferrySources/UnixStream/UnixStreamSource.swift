@@ -16,6 +16,9 @@ public struct UnixStreamConfiguration: Sendable, Equatable {
     public var path: String
     /// Permission bits of the socket file (`mode: "0660"`); writers need write permission.
     public var mode: mode_t
+    /// `owner` and `group` of the socket file (name or number resolved at config load); nil leaves them.
+    public var owner: uid_t?
+    public var group: gid_t?
     /// Longer messages are kept cut to this size and flagged as truncated; the rest of the message is skipped.
     public var maxMessageBytes: Int
     /// Connections open at once; a connection beyond this is closed at once and counted in `refused`.
@@ -75,7 +78,7 @@ public struct UnixStreamSource: Source {
                 StreamServer.makeConnection(channel, settings: settings, counters: counters, tls: nil)
             }
         defer { unlink(config.path) }
-        do { try UnixSocketFile.applyMode(config.path, config.mode) } catch {
+        do { try UnixSocketFile.applyMode(config.path, config.mode, owner: config.owner, group: config.group) } catch {
             try? await server.channel.close()
             throw error
         }

@@ -38,7 +38,7 @@ func describe(_ cfg: NodeConfig) -> String {
     for s in cfg.sources {
         let what: String
         switch s.kind {
-        case .unixDgram(let path, let mode, _): what = "unix-dgram  \(path)  mode 0\(String(mode, radix: 8))"
+        case .unixDgram(let u): what = "unix-dgram  \(u.path)  mode 0\(String(u.mode, radix: 8))"
         case .unixStream(let u):
             what =
                 "unix-stream  \(u.path)  mode 0\(String(u.mode, radix: 8))  framing \(u.framing.rawValue)  max_connections \(u.maxConnections)"

@@ -190,32 +190,18 @@ struct ConfigLoader {
         let kind: SourceConfig.Kind
         switch type {
         case "unix-dgram":
-            m.rejectUnknown(allowed: common + ["path", "mode", "receive_buffer_bytes"], d)
+            m.rejectUnknown(allowed: common + ["path", "mode", "owner", "group", "receive_buffer_bytes"], d)
             guard let path = m.string("path", d, required: true) else { return }
-            var mode: mode_t = 0o666
-            if let ms = m.string("mode", d) {
-                if let v = mode_t(ms, radix: 8), v <= 0o7777 {
-                    mode = v
-                } else {
-                    d.error(
-                        m["mode"]!, "mode '\(ms)' is not an octal permission",
-                        fix: "quote it as a string: mode: \"0660\"")
-                }
-            }
-            kind = .unixDgram(path: path, mode: mode, receiveBufferBytes: m.size("receive_buffer_bytes", d))
+            var uc = UnixDatagramConfiguration(
+                name: name, path: path, maxMessageBytes: maxBytes, receiveBufferBytes: m.size("receive_buffer_bytes", d))
+            socketFile(m, mode: &uc.mode, owner: &uc.owner, group: &uc.group)
+            kind = .unixDgram(uc)
         case "unix-stream":
-            m.rejectUnknown(allowed: common + ["path", "mode", "max_connections", "framing", "idle_timeout"], d)
+            m.rejectUnknown(
+                allowed: common + ["path", "mode", "owner", "group", "max_connections", "framing", "idle_timeout"], d)
             guard let path = m.string("path", d, required: true) else { return }
             var sc = UnixStreamConfiguration(name: name, path: path, maxMessageBytes: maxBytes)
-            if let ms = m.string("mode", d) {
-                if let v = mode_t(ms, radix: 8), v <= 0o7777 {
-                    sc.mode = v
-                } else {
-                    d.error(
-                        m["mode"]!, "mode '\(ms)' is not an octal permission",
-                        fix: "quote it as a string: mode: \"0660\"")
-                }
-            }
+            socketFile(m, mode: &sc.mode, owner: &sc.owner, group: &sc.group)
             if let v = m.int("max_connections", d, range: 1...100_000) { sc.maxConnections = v }
             if let v = m.choice("framing", d, as: UnixStreamConfiguration.FramingMode.self) { sc.framing = v }
             sc.idleTimeout = m.duration("idle_timeout", d)
@@ -331,6 +317,25 @@ struct ConfigLoader {
             SourceConfig(
                 name: name, kind: kind, format: format, template: m.string("template", d), preset: preset,
                 maxMessageBytes: maxBytes, origin: origin))
+    }
+
+    /// `mode` (quoted octal), `owner` and `group` (names or numbers) of a unix socket file.
+    private func socketFile(_ m: ConfigMapping, mode: inout mode_t, owner: inout uid_t?, group: inout gid_t?) {
+        if let ms = m.string("mode", d) {
+            if let v = mode_t(ms, radix: 8), v <= 0o7777 {
+                mode = v
+            } else {
+                d.error(m["mode"]!, "mode '\(ms)' is not an octal permission", fix: "quote it as a string: mode: \"0660\"")
+            }
+        }
+        if let o = m.string("owner", d) {
+            owner = UnixSocketFile.userID(o)
+            if owner == nil { d.error(m["owner"]!, "owner '\(o)' is not a user on this machine", fix: "use a user name or uid") }
+        }
+        if let g = m.string("group", d) {
+            group = UnixSocketFile.groupID(g)
+            if group == nil { d.error(m["group"]!, "group '\(g)' is not a group on this machine", fix: "use a group name or gid") }
+        }
     }
 
     /// `listen: host:port` (required).

@@ -62,7 +62,7 @@ struct Origin: CustomStringConvertible {
 /// `sources.NAME:`.
 struct SourceConfig {
     enum Kind {
-        case unixDgram(path: String, mode: mode_t, receiveBufferBytes: Int?)
+        case unixDgram(UnixDatagramConfiguration)
         /// A unix stream socket (logger -T, socat, rsyslog omuxsock); the component's own configuration type.
         case unixStream(UnixStreamConfiguration)
         /// Tailed files; the component's own configuration type.
