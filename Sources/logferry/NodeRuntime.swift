@@ -16,6 +16,8 @@ struct NodeRuntime {
     let identity: NodeIdentity
     let journal: Journal
     let metrics: MetricsRegistry
+    /// The token sets of listeners (websocket receivers, http sources) by source name, for SIGHUP.
+    let tokenStores: [String: TokenStore]
     let services: [any Service]
 
     static func build(_ cfg: NodeConfig, logger: Logger, drainTimeout: Duration = .seconds(10)) async throws
@@ -49,6 +51,7 @@ struct NodeRuntime {
             }
         ]
         var senders: [(String, WebSocketSender)] = []
+        var tokenStores: [String: TokenStore] = [:]
         /// A source's service, with its loss counters registered for metrics and the drop reporter.
         func sourceService(
             _ s: SourceConfig, _ type: String, _ source: any Source,
@@ -135,13 +138,13 @@ struct NodeRuntime {
                     slog.warning("http source has no tokens configured: any client may send events")
                 }
                 let counters = HTTPIngestCounters()
-                sources.append(
-                    sourceService(
-                        s, "http", HTTPIngestSource(config: hcfg, node: identity, counters: counters, logger: slog),
-                        extra: NodeMetrics.http(counters)))
+                let source = HTTPIngestSource(config: hcfg, node: identity, counters: counters, logger: slog)
+                tokenStores[s.name] = source.tokenStore
+                sources.append(sourceService(s, "http", source, extra: NodeMetrics.http(counters)))
             case .websocket(let rcfg):
                 let receiver = WebSocketReceiver(configuration: rcfg, spool: journal, node: identity, logger: slog)
                 metrics.register(NodeMetrics.receiver(s.name, receiver))
+                tokenStores[s.name] = receiver.tokenStore
                 receivers.append(receiver)
             }
         }
@@ -182,7 +185,7 @@ struct NodeRuntime {
         }
         // Metrics and the drop reporter stop last of all (before destinations in the reverse shutdown order).
         return NodeRuntime(
-            identity: identity, journal: journal, metrics: metrics,
+            identity: identity, journal: journal, metrics: metrics, tokenStores: tokenStores,
             services: extras + destinations + receivers + sources)
     }
 }

@@ -1,3 +1,5 @@
+import Synchronization
+
 /// Compares two byte strings in time that depends only on their lengths, never on where they differ.
 ///
 /// Both are walked to the longer one's length, the shorter one padded with zeros, and a length difference is
@@ -78,4 +80,16 @@ public struct TokenAuthenticator: Sendable {
         while let l = rest.last, l == 0x20 || l == 0x09 { rest = rest.dropLast() }
         return rest.isEmpty ? nil : Array(rest)
     }
+}
+
+/// The tokens a listener accepts, replaceable while it runs (SIGHUP re-reads `tokens` and `tokens_file`). Each
+/// request reads the current set once; a replacement affects only requests that start after it.
+public final class TokenStore: Sendable {
+    private let value: Mutex<TokenAuthenticator>
+
+    public init(tokens: [String]) { value = Mutex(TokenAuthenticator(tokens: tokens)) }
+
+    public var current: TokenAuthenticator { value.withLock { $0 } }
+
+    public func replace(_ tokens: [String]) { value.withLock { $0 = TokenAuthenticator(tokens: tokens) } }
 }

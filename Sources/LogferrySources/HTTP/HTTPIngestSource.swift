@@ -62,6 +62,8 @@ public final class HTTPIngestCounters: Sendable {
 /// so memory stays bounded by `max_connections × max_body_bytes`.
 public final class HTTPIngestSource: Source {
     public let config: HTTPIngestConfiguration
+    /// The keys in force; `replace` swaps them while the source runs (SIGHUP).
+    public let tokenStore = TokenStore(tokens: [])
     public let counters: HTTPIngestCounters
     private let node: NodeIdentity
     private let logger: Logger
@@ -110,14 +112,13 @@ public final class HTTPIngestSource: Source {
             guard problems.isEmpty else {
                 throw HTTPIngestError("source \(config.name): " + problems.joined(separator: "; "))
             }
-            let tokens: [String]
-            do { tokens = try config.loadTokens() } catch {
+            do { tokenStore.replace(try config.loadTokens()) } catch {
                 throw HTTPIngestError("source \(config.name): tokens_file: \(error)")
             }
             let tls = try makeTLSConfiguration()
             let (failures, failure) = AsyncStream.makeStream(of: (any Error).self)
             let handler = HTTPIngestHandler(
-                config: config, authenticator: TokenAuthenticator(tokens: tokens), node: node, counters: counters,
+                config: config, tokens: tokenStore, node: node, counters: counters,
                 logger: logger, deliver: deliver, fatal: { failure.yield($0) })
             let app = try makeApplication(handler: handler, tls: tls)
             try await withThrowingTaskGroup(of: Void.self) { group in
@@ -211,7 +212,7 @@ public struct HTTPIngestError: Error, Sendable, CustomStringConvertible {
 /// Handles one request on the events path; one value shared by every connection.
 struct HTTPIngestHandler: Sendable {
     let config: HTTPIngestConfiguration
-    let authenticator: TokenAuthenticator
+    let tokens: TokenStore
     let node: NodeIdentity
     let counters: HTTPIngestCounters
     let logger: Logger
@@ -236,6 +237,7 @@ struct HTTPIngestHandler: Sendable {
                 headers: [.retryAfter: "1"])
         }
 
+        let authenticator = tokens.current
         if !authenticator.isOpen {
             let key = request.headers.first { $0.name.canonicalName == "x-log-key" }?.value
             let bearer = request.headers[.authorization]

@@ -35,7 +35,8 @@ public final class WebSocketReceiver: Service, Sendable {
     private let node: NodeIdentity
     private let logger: Logger
     private let counters = ReceiverCounters()
-    private let authenticator: TokenAuthenticator
+    /// The tokens in force; `replace` swaps them while the receiver runs (SIGHUP).
+    public let tokenStore: TokenStore
     private let port = Mutex(PortState.pending([]))
 
     private enum PortState {
@@ -49,7 +50,7 @@ public final class WebSocketReceiver: Service, Sendable {
         self.spool = spool
         self.node = node
         self.logger = logger
-        self.authenticator = TokenAuthenticator(tokens: configuration.tokens)
+        self.tokenStore = TokenStore(tokens: configuration.tokens)
     }
 
     /// Counters since start.
@@ -80,7 +81,7 @@ public final class WebSocketReceiver: Service, Sendable {
                 try NIOSSLContext(configuration: $0)
             }
             let ledger = try await loadLedger()
-            if authenticator.isOpen && configuration.tlsClientCAFile == nil {
+            if tokenStore.current.isOpen && configuration.tlsClientCAFile == nil {
                 logger.warning(
                     "websocket receiver has no tokens configured: any client may send events",
                     metadata: ["source": "\(configuration.sourceName)"])
@@ -184,7 +185,7 @@ public final class WebSocketReceiver: Service, Sendable {
             validateUTF8: false
         )
         let configuration = self.configuration
-        let authenticator = self.authenticator
+        let tokenStore = self.tokenStore
         let counters = self.counters
         let logger = self.logger
         let spool = self.spool
@@ -208,7 +209,7 @@ public final class WebSocketReceiver: Service, Sendable {
                 guard path == configuration.path else {
                     return refuse(404, "Not Found", "path \(path.prefix(100)) is not \(configuration.path)")
                 }
-                guard authenticator.authorize(authorizationHeader: request.headerFields[.authorization]) else {
+                guard tokenStore.current.authorize(authorizationHeader: request.headerFields[.authorization]) else {
                     return refuse(
                         401, "Unauthorized", "missing or wrong bearer token",
                         headers: [("WWW-Authenticate", "Bearer")])

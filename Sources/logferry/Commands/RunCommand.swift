@@ -78,14 +78,17 @@ struct RunCommand: AsyncParsableCommand {
         groupConfig.maximumCancellationDuration = .seconds(5)
         let group = ServiceGroup(configuration: groupConfig)
         let config = self.config
+        let tokenStores = runtime.tokenStores
         let reloadTask = Task {
             for await _ in await UnixSignalsSequence(trapping: .sighup) {
-                let path = config ?? "<quickstart>"
+                guard let config else {
+                    logger.notice("SIGHUP: the quickstart has no config file to re-read")
+                    continue
+                }
                 do {
-                    if let config { _ = try ConfigLoader.load(path: config) }
-                    logger.notice("SIGHUP: \(path) is valid; this version applies config changes on restart only")
+                    reloadListenerTokens(try ConfigLoader.load(path: config), into: tokenStores, logger: logger)
                 } catch {
-                    logger.error("SIGHUP: \(path) has problems, keeping the running config:\n\(error)")
+                    logger.error("SIGHUP: \(config) has problems, keeping the running config:\n\(error)")
                 }
             }
         }
@@ -152,3 +155,24 @@ enum Quickstart {
         fflush(nil)
     }
 }
+
+/// SIGHUP: the listeners' tokens (`tokens` and `tokens_file` of websocket and http sources) take effect at once,
+/// for connections and requests that start afterwards; other changes are reported as needing a restart.
+func reloadListenerTokens(_ cfg: NodeConfig, into stores: [String: TokenStore], logger: Logger) {
+    var reloaded: [String] = []
+    for s in cfg.sources {
+        let tokens: [String]
+        switch s.kind {
+        case .websocket(let r): tokens = r.tokens
+        case .http(let h): tokens = h.tokens
+        default: continue
+        }
+        guard let store = stores[s.name] else { continue }
+        store.replace(tokens)
+        reloaded.append("\(s.name) (\(tokens.count) token(s))")
+    }
+    logger.notice(
+        "SIGHUP: config is valid; tokens reloaded; other changes apply on restart",
+        metadata: ["reloaded": "\(reloaded.joined(separator: ", "))"])
+}
+
