@@ -21,7 +21,7 @@ TITLES = {
     "forward": "4. reliable forwarding on loopback, 100-byte lines (edge → central → store)",
     "latency": "4b. forwarding latency: send → line in the central store (offered: half of each daemon's median forwarding "
     "rate from `forward`, unless BENCH_LAT_RATE fixes it)",
-    "rss50k": "6. forwarding at a fixed 50,000 msg/s offered (edge + central): CPU and peak RSS",
+    "rss50k": "4c. forwarding at a fixed 50,000 msg/s offered (edge + central): CPU and peak RSS",
 }
 
 
@@ -111,7 +111,7 @@ def throughput_table(runs, workload, out):
     groups = groups_of(runs, workload)
     if not groups:
         return
-    out.append("### " + TITLES[workload])
+    out.append("#### " + TITLES[workload])
     out.append("")
     out.append(
         "| daemon | output | msg/s (median) | spread | MB/s | lost (all runs) | CPU s | CPU µs/msg | peak RSS MiB "
@@ -150,7 +150,7 @@ def latency_table(runs, out):
     groups = groups_of(runs, "latency")
     if not groups:
         return
-    out.append("### " + TITLES["latency"])
+    out.append("#### " + TITLES["latency"])
     out.append("")
     out.append("| daemon | offered msg/s | p50 ms (median) | p99 ms (median) | p99 spread | max ms | lost | CPU s | peak RSS MiB |")
     out.append("|---|---|---|---|---|---|---|---|---|")
@@ -241,7 +241,7 @@ def targets(runs, out):
             % (g.detail("rss_mib") or "", fmt_num(rss), verdict(rss < 64))
         )
     if lines:
-        out.append("### Targets (issue #7), from the medians above")
+        out.append("#### Targets (issue #7), from the medians above")
         out.append("")
         out.append("| target | goal | logferry | |")
         out.append("|---|---|---|---|")

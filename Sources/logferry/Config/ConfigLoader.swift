@@ -297,8 +297,9 @@ struct ConfigLoader {
             kind = .http(hc)
         default:  // websocket
             m.rejectUnknown(
-                allowed: common + ["listen", "path", "tokens", "tokens_file", "tls_cert", "tls_key", "tls_client_ca"], d
-            )
+                allowed: common + [
+                    "listen", "path", "tokens", "tokens_file", "tls_cert", "tls_key", "tls_client_ca", "compression",
+                ], d)
             guard let (hp, tokens) = listenAndTokens(m, node) else { return }
             var rc = ReceiverConfiguration(
                 host: hp.host, port: hp.port, path: m.string("path", d) ?? "/v1/ingest", tokens: tokens,
@@ -306,6 +307,7 @@ struct ConfigLoader {
             rc.tlsCertificateFile = m.string("tls_cert", d).map { resolve($0, relativeTo: node.file) }
             rc.tlsKeyFile = m.string("tls_key", d).map { resolve($0, relativeTo: node.file) }
             rc.tlsClientCAFile = m.string("tls_client_ca", d).map { resolve($0, relativeTo: node.file) }
+            if let v = m.bool("compression", d) { rc.compression = v }
             for problem in rc.problems() {
                 d.error(
                     m["tls_cert"] ?? m["tls_key"] ?? m["tls_client_ca"] ?? m.node, "source '\(name)': \(problem)",
@@ -437,7 +439,8 @@ struct ConfigLoader {
             m.rejectUnknown(
                 allowed: common + [
                     "url", "token", "token_file", "ca_file", "tls_client_cert", "tls_client_key", "tls_verify",
-                    "tls_server_name", "receipts_retention",
+                    "tls_server_name", "receipts_retention", "compression", "batch_events", "batch_bytes", "batch_linger",
+                    "window", "backoff_max", "ack_timeout",
                 ], d)
             guard let url = m.string("url", d, required: true) else { return }
             var token = m.string("token", d)
@@ -456,6 +459,13 @@ struct ConfigLoader {
             sc.tlsClientKeyFile = m.string("tls_client_key", d).map { resolve($0, relativeTo: node.file) }
             sc.tlsVerify = m.bool("tls_verify", d) ?? true
             sc.tlsServerName = m.string("tls_server_name", d)
+            if let v = m.bool("compression", d) { sc.compression = v }
+            if let v = m.int("batch_events", d, range: 1...100_000) { sc.maxBatchEvents = v }
+            if let v = m.size("batch_bytes", d) { sc.maxBatchBytes = v }
+            if let v = m.duration("batch_linger", d) { sc.batchLinger = v }
+            if let v = m.int("window", d, range: 1...1024) { sc.window = v }
+            if let v = m.duration("backoff_max", d) { sc.backoffMax = v }
+            if let v = m.duration("ack_timeout", d) { sc.ackTimeout = v }
             let retention = m.duration("receipts_retention", d) ?? .seconds(86400)
             sc.receipts = ReceiptsConfiguration(
                 directory: ReceiptsConfiguration.directory(dataDirectory: config.node.dataDir, destination: name),
