@@ -162,6 +162,53 @@ struct JournalCommandTests {
         #expect(after.err.contains("skipped damaged bytes: \(segment)"))
     }
 
+    /// Receipts: `dump` shows, next to each record, the document ID the central acknowledged it under (issue #6:
+    /// "did line X reach central, and as which document?"). A second destination that never delivers keeps the
+    /// acknowledged records in the edge's journal.
+    @Test(.enabled(if: binaryPresent || integrationRequired))
+    func dumpShowsTheIDTheCentralAcknowledged() async throws {
+        #expect(Self.binaryPresent, "LOGFERRY_REQUIRE_INTEGRATION=1 but the logferry binary is missing")
+        guard Self.binaryPresent else { return }
+        let base = try makeTempDirectory("receipts")
+        defer { try? FileManager.default.removeItem(atPath: base) }
+        let port = freeTCPPort()
+        let central = try LogferryProcess(
+            arguments: ["run", "--config", try writeReceiverConfig(dir: base + "/central", port: port, token: "rt")],
+            logPath: base + "/central.log")
+        defer { central.terminate() }
+        try """
+        node:
+          name: rcpt
+          data_dir: \(base)/edge
+        sources:
+          local:
+            type: unix-dgram
+            path: \(base)/log.sock
+        destinations:
+          central:
+            type: websocket
+            url: ws://127.0.0.1:\(port)/v1/ingest
+            token: rt
+          nowhere:
+            type: websocket
+            url: ws://127.0.0.1:\(freeTCPPort())/v1/ingest
+        """.write(toFile: base + "/edge.yaml", atomically: true, encoding: .utf8)
+        let edge = try LogferryProcess(arguments: ["run", "--config", base + "/edge.yaml"], logPath: base + "/edge.log")
+        #expect(await eventually(timeout: 20) { FileManager.default.fileExists(atPath: base + "/log.sock") })
+        try sendDatagrams(base + "/log.sock", (0..<50).map { "<13>receipt line \($0)" })
+        #expect(await eventually(timeout: 30) { storedDocuments(under: base + "/central/store").count == 50 })
+        #expect(edge.terminate() == 0)
+        let stored = Set(storedDocuments(under: base + "/central/store").compactMap { $0["_id"] as? String })
+        let dump = try await dumpLines(base + "/edge")
+        #expect(dump.lines.count == 50)
+        for line in dump.lines {
+            let acked = line["acked"] as? [String: Any]
+            #expect(acked?["central"] as? String == line["id"] as? String, "\(line)")
+            #expect(acked?["nowhere"] == nil)
+            #expect(stored.contains(line["id"] as? String ?? "-"))
+        }
+    }
+
     @Test(.enabled(if: binaryPresent || integrationRequired))
     func aTornTailAndAMissingJournalAreReported() async throws {
         let base = try makeTempDirectory("jtail")

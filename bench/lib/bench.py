@@ -275,6 +275,7 @@ class Bench:
             self.rs_env["LD_LIBRARY_PATH"] = libdir + ":" + os.environ.get("LD_LIBRARY_PATH", "")
             self.rsyslogd = os.path.join(self.rs_root, "usr/sbin/rsyslogd")
             self.rs_moddir = os.path.join(libdir, "rsyslog")
+        self.children = []  # loggen and latency processes of the current run
         self.maxrate = {}  # daemon -> median forwarding msg/s of this invocation (for the latency runs)
 
     # -- per-daemon configs ------------------------------------------------------------------------------------
@@ -416,10 +417,12 @@ class Bench:
         return [Daemon("%s-%s" % (daemon, label), argv, w, env) for label, argv, env in specs]
 
     def loggen(self, w, sock, kind, infile, n, rate):
+        """Starts loggen; finish() stops it if the run ends early."""
         argv = [self.args.loggen, "-x", "-S" if kind == "stream" else "-D", "-R", infile, "-d", "-l", "-n", str(n), "-I", "100000"]
         argv += ["-r", str(rate), sock]
         out = open(os.path.join(w, "loggen.log"), "wb")
-        return subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT)
+        self.children.append(subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT))
+        return self.children[-1]
 
     @staticmethod
     def loggen_count(w, default):
@@ -432,6 +435,11 @@ class Bench:
             return default
 
     def finish(self, daemons, record):
+        for child in self.children:  # a sender or tailer still running after a failed run
+            if child.poll() is None:
+                child.kill()
+                child.wait()
+        self.children = []
         for d in reversed(daemons):
             d.stop()
         record["cpu_s"] = round(sum(d.cpu or 0 for d in daemons), 3)
@@ -565,6 +573,7 @@ class Bench:
             [sys.executable, os.path.join(here, "latency.py"), "tail", os.path.join(w, "store"), str(seconds + 15)],
             stdout=subprocess.PIPE,
         )
+        self.children.append(tail)
         time.sleep(0.3)
         send = subprocess.run(
             [sys.executable, os.path.join(here, "latency.py"), "send", sock, str(rate), str(seconds)],

@@ -2,6 +2,7 @@ import ArgumentParser
 import Glibc
 import LogferryCore
 import LogferryJournal
+import LogferryTransport
 import Logging
 
 /// `logferry journal stat|verify|dump --data-dir DIR` (SPEC.md §1): inspects `DIR/journal` read-only, without
@@ -197,6 +198,10 @@ extension JournalCommand {
         func run() throws {
             if let limit, limit < 0 { throw UserError(description: "--limit must be 0 or more") }
             let local = try localIdentity()
+            // What each websocket destination's receiver acknowledged, and under which document ID.
+            let receipts = Receipts.destinations(dataDirectory: location.dataDir).compactMap { name in
+                (try? Receipts(dataDirectory: location.dataDir, destination: name)).map { (name, $0) }
+            }
             var out: [UInt8] = []
             out.reserveCapacity(1 << 17)
             var printed = 0
@@ -209,7 +214,7 @@ extension JournalCommand {
                             "logferry: skipped damaged bytes: \(d.segment) offset \(d.offset) length \(d.length)\n")
                     }
                 ) { record in
-                    Self.line(record, local: local, into: &out)
+                    Self.line(record, local: local, receipts: receipts, into: &out)
                     printed += 1
                     if out.count >= 1 << 16 {
                         try writeAll(1, out)
@@ -236,7 +241,9 @@ extension JournalCommand {
             return id
         }
 
-        static func line(_ record: SpoolRecord, local: NodeIdentity?, into out: inout [UInt8]) {
+        static func line(
+            _ record: SpoolRecord, local: NodeIdentity?, receipts: [(String, Receipts)] = [], into out: inout [UInt8]
+        ) {
             var w = JSONWriter()
             w.bytes = out
             w.bytes.append(contentsOf: "{\"seq\":".utf8)
@@ -251,6 +258,12 @@ extension JournalCommand {
                 w.writeInt(origin?.seq ?? record.seq)
                 w.bytes.append(contentsOf: ",\"id\":".utf8)
                 if let origin { w.writeString(origin.documentID) } else { w.bytes.append(contentsOf: "null".utf8) }
+                // "acked": {"<destination>": "<document ID the receiver stored it under>"} for each receipt.
+                let acked = receipts.compactMap { name, r in r.receipt(forSeq: record.seq).map { (name, $0) } }
+                if !acked.isEmpty {
+                    w.bytes.append(contentsOf: ",\"acked\":".utf8)
+                    w.write(.object(JSONObject(acked.map { (key: $0.0, value: JSONValue.string($0.1)) })))
+                }
                 // The document is embedded as stored (key order and all) once it parses as a JSON object;
                 // re-rendered (compact, same key order) only if line breaks between its tokens would split the line.
                 if case .object(let object)? = try? JSONParser.parse(event.document) {
