@@ -29,6 +29,7 @@
 #   BENCH_RESULTS      JSON lines of every run [$BENCH_CACHE/results-DATE.jsonl]; bench/lib/report.py FILE reprints
 #   BENCH_KEEP=1       keep each run's directory
 #   BENCH_LOGFERRY_JOURNAL  a journal: mapping for every logferry node, e.g. "{fsync: interval, fsync_interval: 10ms}"
+#   BENCH_LOGFERRY_SENDER   extra keys for the edge's websocket destination, e.g. "window: 32, batch_events: 2000"
 #
 # Installs through apt when missing (as root): syslog-ng-core (it has loggen); syslog-ng's service is kept from
 # starting by a temporary policy-rc.d. rsyslog conflicts with syslog-ng-core, so rsyslog, rsyslog-relp and the

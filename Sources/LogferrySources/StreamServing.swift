@@ -103,6 +103,10 @@ enum StreamServer {
                     }
                     counters.active.add(1, ordering: .relaxed)
                     counters.connections.add(1, ordering: .relaxed)
+                    // Only a served connection can be closed as idle: one waiting here behind a flood is not.
+                    if settings.idleTimeout != nil {
+                        connection.channel.pipeline.fireUserInboundEventTriggered(IdleConnectionCloser.Admitted())
+                    }
                     tasks.addTask {
                         defer { counters.active.subtract(1, ordering: .relaxed) }
                         do {
@@ -175,9 +179,15 @@ final class IdleConnectionCloser: ChannelDuplexHandler {
     typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
+    /// Sent by the accept loop once the connection is served; until then no idle timer runs.
+    struct Admitted: Sendable {}
+
     private let timeout: TimeAmount
     private let onIdle: @Sendable () -> Void
     private var timer: Scheduled<Void>?
+    private var admitted = false
+    /// A read was asked for before admission: the timer starts at admission.
+    private var readPending = false
 
     init(timeout: TimeAmount, onIdle: @escaping @Sendable () -> Void) {
         self.timeout = timeout
@@ -185,17 +195,27 @@ final class IdleConnectionCloser: ChannelDuplexHandler {
     }
 
     func read(context: ChannelHandlerContext) {
-        if timer == nil {
-            timer = context.eventLoop.assumeIsolated().scheduleTask(in: timeout) { [self] in
-                timer = nil
-                onIdle()
-                context.close(promise: nil)
-            }
-        }
+        if admitted { arm(context) } else { readPending = true }
         context.read()
     }
 
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        guard event is Admitted else { return context.fireUserInboundEventTriggered(event) }
+        admitted = true
+        if readPending { arm(context) }
+    }
+
+    private func arm(_ context: ChannelHandlerContext) {
+        guard timer == nil else { return }
+        timer = context.eventLoop.assumeIsolated().scheduleTask(in: timeout) { [self] in
+            timer = nil
+            onIdle()
+            context.close(promise: nil)
+        }
+    }
+
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        readPending = false
         stopTimer()
         context.fireChannelRead(data)
     }

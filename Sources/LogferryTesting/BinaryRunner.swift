@@ -34,7 +34,7 @@ public final class LogferryProcess: @unchecked Sendable {
         var env = ProcessInfo.processInfo.environment
         for (k, v) in environment { env[k] = v }
         p.environment = env
-        try p.run()
+        try spawnLock.withLock { try p.run() }
         self.process = p
         self.logPath = logPath
     }
@@ -68,6 +68,29 @@ public final class LogferryProcess: @unchecked Sendable {
     }
 }
 
+/// Runs a blocking call (a child process to completion, a blocking connect) on its own thread, so it never holds a
+/// thread of the cooperative pool: with 2 cores the pool has 2 threads, and an in-process server under test (NIO
+/// accept loops, sources) needs them to make the blocking call return.
+public func offThePool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread { continuation.resume(with: Result { try body() }) }.start()
+    }
+}
+
+/// Serializes creating a child's pipes and spawning it. The pipes' descriptors are made close-on-exec first, so a
+/// child spawned at the same moment by another test cannot inherit them; an inherited write end would keep the
+/// pipe open and the reader (`logger` waiting for EOF on stdin, us waiting for the child's stdout) waiting forever.
+public let spawnLock = NSLock()
+
+/// Marks descriptors close-on-exec (the child gets its own copies through dup2, which clears the flag).
+func closeOnExec(_ pipes: Pipe...) {
+    for p in pipes {
+        for fd in [p.fileHandleForReading.fileDescriptor, p.fileHandleForWriting.fileDescriptor] {
+            _ = fcntl(fd, F_SETFD, fcntl(fd, F_GETFD) | FD_CLOEXEC)
+        }
+    }
+}
+
 /// Runs any program to completion.
 public func runTool(_ path: String, _ arguments: [String], stdin: Data? = nil, environment: [String: String]? = nil)
     throws
@@ -77,13 +100,21 @@ public func runTool(_ path: String, _ arguments: [String], stdin: Data? = nil, e
     p.executableURL = URL(fileURLWithPath: path)
     p.arguments = arguments
     if let environment { p.environment = environment }
+    spawnLock.lock()
     let out = Pipe()
     let err = Pipe()
     let inp = Pipe()
+    closeOnExec(out, err, inp)
     p.standardOutput = out
     p.standardError = err
     p.standardInput = stdin == nil ? FileHandle.nullDevice : inp
-    try p.run()
+    do {
+        try p.run()
+        spawnLock.unlock()
+    } catch {
+        spawnLock.unlock()
+        throw error
+    }
     // Read both pipes concurrently so a chatty child cannot fill one and block.
     nonisolated(unsafe) var errData = Data()
     let errThread = Thread { errData = err.fileHandleForReading.readDataToEndOfFile() }

@@ -34,7 +34,7 @@ public func spawnLogged(_ path: String, _ arguments: [String], output: String) t
     p.standardOutput = log
     p.standardError = log
     p.standardInput = FileHandle.nullDevice
-    try p.run()
+    try spawnLock.withLock { try p.run() }
     try? log.close()
     return p
 }

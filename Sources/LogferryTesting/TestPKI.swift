@@ -61,12 +61,16 @@ public struct TestPKI: Sendable {
         p.arguments = arguments
         p.standardInput = FileHandle.nullDevice
         p.standardOutput = FileHandle.nullDevice
-        let err = Pipe()
-        p.standardError = err
         let status: Int32 = try await withCheckedThrowingContinuation { c in
             p.terminationHandler = { c.resume(returning: $0.terminationStatus) }
-            do { try p.run() } catch { c.resume(throwing: error) }
+            spawnLock.withLock {
+                let err = Pipe()
+                closeOnExec(err)
+                p.standardError = err
+                do { try p.run() } catch { c.resume(throwing: error) }
+            }
         }
+        let err = p.standardError as! Pipe
         if status != 0 {
             let text = String(decoding: err.fileHandleForReading.availableData, as: UTF8.self)
             throw OpenSSLFailed(description: "openssl \(arguments.joined(separator: " ")) failed (\(status)): \(text)")

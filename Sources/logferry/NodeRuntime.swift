@@ -239,7 +239,7 @@ struct SourceService: Service, CustomStringConvertible {
     /// journal's record limit).
     static func write(
         _ payloads: [[UInt8]], to spool: any Spool, drops: SourceDropCounters,
-        hook: (@Sendable (ClosedRange<UInt64>) -> Void)? = DeliveryHooks.beforeWrite
+        hook: WriteHook?
     ) async throws -> ClosedRange<UInt64>?
     {
         do {
@@ -266,11 +266,15 @@ struct SourceService: Service, CustomStringConvertible {
         let drops = self.drops
         do {
             try await cancelWhenGracefulShutdown {
-                try await source.run { batch in
-                    guard let written = try await Self.write(ingest.payloads(batch), to: spool, drops: drops) else {
-                        return .immediate
-                    }
+                let deliver: DeliverWithHook = { batch, hook in
+                    guard let written = try await Self.write(ingest.payloads(batch), to: spool, drops: drops, hook: hook)
+                    else { return .immediate }
                     return Delivery(sequences: written) { try await spool.waitDurable(through: written.upperBound) }
+                }
+                if let hooked = source as? any HookedSource {
+                    try await hooked.run(deliverWithHook: deliver)
+                } else {
+                    try await source.run { batch in try await deliver(batch, nil) }
                 }
             }
         } catch is CancellationError {}

@@ -63,7 +63,7 @@ struct FileTailKillTests {
         writer.executableURL = URL(fileURLWithPath: python)
         writer.arguments = ["-c", writerScript, appLog, String(Self.lines)]
         writer.standardInput = FileHandle.nullDevice
-        try writer.run()
+        try spawnLock.withLock { try writer.run() }
         defer {
             if writer.isRunning {
                 kill(writer.processIdentifier, SIGKILL)

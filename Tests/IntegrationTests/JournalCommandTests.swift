@@ -245,14 +245,6 @@ struct JournalCommandTests {
     }
 }
 
-/// Runs a blocking call (a child process to completion) on its own thread, so it never holds a thread of the
-/// cooperative pool.
-func offThePool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-        Thread { continuation.resume(with: Result { try body() }) }.start()
-    }
-}
-
 /// Sends each message as one datagram to a unix-dgram socket, like logger(1).
 func sendDatagrams(_ path: String, _ messages: [String]) throws {
     let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)

@@ -334,11 +334,12 @@ struct UnixStreamSourceTests {
         try await withSource(UnixStreamConfiguration(name: "t", path: path, maxConnections: limit), counters: counters)
         {
             sink in
-            let served = (0..<limit).map { _ in Self.connectStream(path) }
+            // Connects block while the backlog is full, until the source accepts: off the cooperative pool.
+            let served = try await offThePool { (0..<limit).map { _ in Self.connectStream(path) } }
             for (i, fd) in served.enumerated() { Self.writeAll(fd, lines("first \(i)\n")) }
             #expect(await eventually(timeout: 10) { sink.count == limit })
             // 300 more at once (the kernel backlog is 256, so connect itself may fail for some).
-            let flood = (0..<300).map { _ in Self.connectStream(path) }
+            let flood = try await offThePool { (0..<300).map { _ in Self.connectStream(path) } }
             #expect(
                 await eventually(timeout: 20) {
                     counters.refused.load(ordering: .relaxed) == flood.filter { $0 >= 0 }.count

@@ -53,7 +53,8 @@ struct EveryNth: EventSelector {
             spool: a, node: nodeA, port: try await receiver.boundPort(), selector: selector,
             maxBatchEvents: maxBatchEvents, window: window)
         let s = Running(sender)
-        try await waitUntil("A's cursor at the end") { sender.statistics.committed == 1000 }
+        // Window 1 with batches of 7 is ~45 round trips: give a loaded 2-core machine time.
+        try await waitUntil("A's cursor at the end", timeout: .seconds(60)) { sender.statistics.committed == 1000 }
         await s.stop()
         await r.stop()
 

@@ -167,6 +167,7 @@ class Daemon:
 
     def stop(self):
         self.cpu, self.rss_kib = proc_usage(self.proc.pid)
+        self.exited_early = not self.alive()
         if self.alive():
             self.proc.send_signal(signal.SIGTERM)
             try:
@@ -175,6 +176,22 @@ class Daemon:
                 self.proc.kill()
                 self.proc.wait()
         self.log.close()
+
+    def trouble(self):
+        """Why this daemon's run does not count, or None: it exited by itself, or crashed (Swift's backtracer
+        keeps a crashed process alive for seconds, so its log is checked too)."""
+        try:
+            with open(self.log.name, "rb") as f:
+                text = f.read().decode(errors="replace")
+        except OSError:
+            text = ""
+        for mark in ("*** Program crashed", "*** Signal ", "Fatal error", "Segmentation fault"):
+            if mark in text:
+                line = next(l for l in text.splitlines() if mark in l)
+                return "%s crashed: %s (see its log)" % (self.label, line.strip()[:160])
+        if self.exited_early:
+            return "%s exited by itself with status %s (see its log)" % (self.label, self.proc.returncode)
+        return None
 
 
 def wait_until(cond, timeout, what, daemons=()):
@@ -371,7 +388,8 @@ class Bench:
                 w,
                 "edge",
                 "  in: {type: unix-stream, path: %s}" % sock,
-                '  central: {type: websocket, url: "ws://127.0.0.1:%d/v1/ingest", token: bench}' % port,
+                '  central: {type: websocket, url: "ws://127.0.0.1:%d/v1/ingest", token: bench%s}'
+                % (port, ", " + os.environ["BENCH_LOGFERRY_SENDER"] if os.environ.get("BENCH_LOGFERRY_SENDER") else ""),
             )
             return [("central", central, None), ("edge", edge, None)]
         if daemon == "syslog-ng":
@@ -442,6 +460,10 @@ class Bench:
         self.children = []
         for d in reversed(daemons):
             d.stop()
+        for d in daemons:
+            why = d.trouble()
+            if why and "error" not in record:
+                record["error"] = why
         record["cpu_s"] = round(sum(d.cpu or 0 for d in daemons), 3)
         record["rss_mib"] = round(max((d.rss_kib or 0) for d in daemons) / 1024, 1)
         record["detail"] = {d.label: {"cpu_s": d.cpu, "rss_mib": round((d.rss_kib or 0) / 1024, 1)} for d in daemons}

@@ -43,18 +43,22 @@ public struct Delivery: Sendable {
     public static let immediate = Delivery {}
 }
 
-/// Lets a source learn a batch's journal sequence numbers before its records can exist on disk: `deliver` called
-/// inside `DeliveryHooks.$beforeWrite.withValue(hook) { ... }` runs `hook` on the journal's writer right before
-/// the batch's bytes are written (see `Spool.write(_:beforeWrite:)`). The file source writes its pending offsets
-/// there, so no kill -9 can separate durable lines from the offsets that cover them. A task local, so the
-/// `Deliver` signature every source uses stays as it is; nodes that split a batch (a journal too small for it)
-/// do not call the hook, and the source falls back to confirming offsets after `durable()`.
-public enum DeliveryHooks {
-    @TaskLocal public static var beforeWrite: (@Sendable (ClosedRange<UInt64>) -> Void)?
-}
-
 /// Hands a batch to the journal; see `Delivery`.
 public typealias Deliver = @Sendable ([RawMessage]) async throws -> Delivery
+
+/// Called on the journal's writer with the sequence numbers a batch gets, right before its bytes are written
+/// (see `Spool.write(_:beforeWrite:)`).
+public typealias WriteHook = @Sendable (ClosedRange<UInt64>) -> Void
+
+/// `Deliver` with a hook: the file source writes its pending offsets in the hook, so no kill -9 can separate durable
+/// lines from the offsets that cover them. A node that must split a batch (a journal too small for it) does not
+/// call the hook; the source then confirms its offsets after `durable()` as usual.
+public typealias DeliverWithHook = @Sendable ([RawMessage], WriteHook?) async throws -> Delivery
+
+/// A source that can use `DeliverWithHook`; the node runs it through `run(deliverWithHook:)`.
+public protocol HookedSource: Source {
+    func run(deliverWithHook: @escaping DeliverWithHook) async throws
+}
 
 /// A source of log messages: a socket, a tailed file, a listener.
 ///

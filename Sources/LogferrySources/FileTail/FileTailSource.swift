@@ -62,7 +62,7 @@ public final class FileTailCounters: Sendable {
 ///     statePath: FileTailConfiguration.defaultStatePath(dataDir: dataDir, name: "apps")), logger: logger)
 /// try await source.run { batch in try await journal.append(batch) }   // returns once durable
 /// ```
-public struct FileTailSource: Source {
+public struct FileTailSource: HookedSource {
     public let config: FileTailConfiguration
     public let counters: FileTailCounters
     private let logger: Logger
@@ -86,6 +86,10 @@ public struct FileTailSource: Source {
     }
 
     public func run(deliver: @escaping Deliver) async throws {
+        try await run(deliverWithHook: { batch, _ in try await deliver(batch) })
+    }
+
+    public func run(deliverWithHook deliver: @escaping DeliverWithHook) async throws {
         let queue = DispatchQueue(label: "logferry.file-source.\(config.name)")
         let (config, counters, logger) = (self.config, self.counters, self.logger)
         let journalHolds = await journalLastSequence?()
@@ -117,7 +121,7 @@ public struct FileTailSource: Source {
 
     /// Reads and delivers; a second task waits for each batch to be durable and then writes its checkpoint, in
     /// order, so offsets move only past lines the journal holds durably.
-    private func loop(reader: FileTailReader, queue: DispatchQueue, deliver: @escaping Deliver) async throws {
+    private func loop(reader: FileTailReader, queue: DispatchQueue, deliver: @escaping DeliverWithHook) async throws {
         let pending = AsyncBoundedQueue<Pending>(capacity: Self.maxBatchesInFlight)
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
@@ -160,19 +164,17 @@ func onQueue<T: Sendable>(_ queue: DispatchQueue, _ body: @escaping @Sendable ()
 
 extension FileTailSource {
     /// Delivers a batch with a journal hook that writes the batch's offsets as a pending checkpoint entry right
-    /// before the journal writes its records (see `DeliveryHooks`). If the write then fails, the entry goes again:
+    /// before the journal writes its records (see `DeliverWithHook`). If the write then fails, the entry goes again:
     /// its sequence numbers may be reused by another batch.
-    static func deliver(_ batch: FileTailBatch, to deliver: Deliver, checkpoints: FileTailCheckpoints) async throws
-        -> Delivery
+    static func deliver(_ batch: FileTailBatch, to deliver: DeliverWithHook, checkpoints: FileTailCheckpoints)
+        async throws -> Delivery
     {
-        guard let files = batch.checkpoint else { return try await deliver(batch.messages) }
+        guard let files = batch.checkpoint else { return try await deliver(batch.messages, nil) }
         let fired = Mutex<UInt64?>(nil)
         do {
-            return try await DeliveryHooks.$beforeWrite.withValue({ range in
+            return try await deliver(batch.messages) { range in
                 fired.withLock { $0 = range.upperBound }
                 checkpoints.notePending(files, seq: range.upperBound)
-            }) {
-                try await deliver(batch.messages)
             }
         } catch {
             if let seq = fired.withLock({ $0 }) { checkpoints.discardPending(seq: seq) }

@@ -67,13 +67,8 @@ public final class HTTPIngestSource: Source {
     public let counters: HTTPIngestCounters
     private let node: NodeIdentity
     private let logger: Logger
-    private let port = Mutex(PortState.pending([]))
+    private let port = BoundPort()
 
-    private enum PortState {
-        case pending([CheckedContinuation<Int, any Error>])
-        case bound(Int)
-        case failed(any Error)
-    }
 
     public var name: String { config.name }
 
@@ -88,21 +83,7 @@ public final class HTTPIngestSource: Source {
     }
 
     /// The port the server listens on, once it does (useful with port 0). Throws if `run` failed or ended first.
-    public func boundPort() async throws -> Int {
-        try await withCheckedThrowingContinuation { c in
-            let ready: Result<Int, any Error>? = port.withLock { s in
-                switch s {
-                case .bound(let p): return .success(p)
-                case .failed(let e): return .failure(e)
-                case .pending(var list):
-                    list.append(c)
-                    s = .pending(list)
-                    return nil
-                }
-            }
-            if let ready { c.resume(with: ready) }
-        }
-    }
+    public func boundPort() async throws -> Int { try await port.wait() }
 
     /// Serves until cancelled. Ends with an error when the configuration, the key file or the TLS files are
     /// unusable, or when `deliver` fails (the journal is broken): the request that saw it gets a 500 first.
@@ -131,22 +112,10 @@ public final class HTTPIngestSource: Source {
             }
             logger.info("http source stopped", metadata: ["source": "\(config.name)"])
         } catch {
-            setPort(.failure(error))
+            port.resolve(.failure(error))
             throw error
         }
-        setPort(.failure(CancellationError()))
-    }
-
-    private func setPort(_ result: Result<Int, any Error>) {
-        let waiters: [CheckedContinuation<Int, any Error>] = port.withLock { s in
-            guard case .pending(let list) = s else { return [] }
-            switch result {
-            case .success(let p): s = .bound(p)
-            case .failure(let e): s = .failed(e)
-            }
-            return list
-        }
-        for w in waiters { w.resume(with: result) }
+        port.resolve(.failure(CancellationError()))
     }
 
     private func makeTLSConfiguration() throws -> TLSConfiguration? {
@@ -196,7 +165,7 @@ public final class HTTPIngestSource: Source {
                         "source": "\(config.name)", "address": "\(config.host):\(p)", "path": "\(config.path)",
                         "tls": "\(config.usesTLS ? "on" : "off")",
                     ])
-                self?.setPort(.success(p))
+                self?.port.resolve(.success(p))
             },
             logger: logger
         )

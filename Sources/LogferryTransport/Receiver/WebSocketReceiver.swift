@@ -37,13 +37,8 @@ public final class WebSocketReceiver: Service, Sendable {
     private let counters = ReceiverCounters()
     /// The tokens in force; `replace` swaps them while the receiver runs (SIGHUP).
     public let tokenStore: TokenStore
-    private let port = Mutex(PortState.pending([]))
+    private let port = BoundPort()
 
-    private enum PortState {
-        case pending([CheckedContinuation<Int, any Error>])
-        case bound(Int)
-        case failed(any Error)
-    }
 
     public init(configuration: ReceiverConfiguration, spool: any Spool, node: NodeIdentity, logger: Logger) {
         self.configuration = configuration
@@ -57,21 +52,7 @@ public final class WebSocketReceiver: Service, Sendable {
     public var statistics: ReceiverStatistics { counters.snapshot }
 
     /// The port the server listens on, once it does (useful with port 0). Throws if `run()` failed first.
-    public func boundPort() async throws -> Int {
-        try await withCheckedThrowingContinuation { c in
-            let ready: Result<Int, any Error>? = port.withLock { s in
-                switch s {
-                case .bound(let p): return .success(p)
-                case .failed(let e): return .failure(e)
-                case .pending(var list):
-                    list.append(c)
-                    s = .pending(list)
-                    return nil
-                }
-            }
-            if let ready { c.resume(with: ready) }
-        }
-    }
+    public func boundPort() async throws -> Int { try await port.wait() }
 
     public func run() async throws {
         do {
@@ -96,22 +77,10 @@ public final class WebSocketReceiver: Service, Sendable {
             await checkpoint(ledger)
             logger.info("websocket receiver stopped", metadata: ["source": "\(configuration.sourceName)"])
         } catch {
-            setPort(.failure(error))
+            port.resolve(.failure(error))
             throw error
         }
-        setPort(.failure(CancellationError()))
-    }
-
-    private func setPort(_ result: Result<Int, any Error>) {
-        let waiters: [CheckedContinuation<Int, any Error>] = port.withLock { s in
-            guard case .pending(let list) = s else { return [] }
-            switch result {
-            case .success(let p): s = .bound(p)
-            case .failure(let e): s = .failed(e)
-            }
-            return list
-        }
-        for w in waiters { w.resume(with: result) }
+        port.resolve(.failure(CancellationError()))
     }
 
     // MARK: Dedup index
@@ -260,7 +229,7 @@ public final class WebSocketReceiver: Service, Sendable {
                         "tls":
                             "\(configuration.tlsClientCAFile != nil ? "mutual" : configuration.usesTLS ? "on" : "off")",
                     ])
-                self?.setPort(.success(p))
+                self?.port.resolve(.success(p))
             },
             logger: logger
         )
