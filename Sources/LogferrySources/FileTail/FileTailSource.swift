@@ -262,6 +262,14 @@ final class FileTailReader: @unchecked Sendable {
     private let wakeRead: Int32
     private let wakeWrite: Int32
     private var watched: Set<String> = []
+    /// Watch descriptor -> directory, to name the files inotify events are about.
+    private var watchDirs: [Int32: String] = [:]
+    /// IN_MOVED_FROM of a file we care about, by cookie, until its IN_MOVED_TO arrives.
+    private var movedFrom: [UInt32: String] = [:]
+    /// Files renamed from an included name to one outside the include set (fast rotation: `x.log` -> `x.log.1`),
+    /// offered to the next scan once, so a file created and renamed away between two looks is still read; the
+    /// scan after that no longer sees it, which drains and closes it like any rotated file.
+    private var adopted: [String] = []
     /// The last pass stopped at `readBatchBytes`: read again without waiting.
     private var backlog = true
     private var checkpointDirty = false
@@ -351,7 +359,7 @@ final class FileTailReader: @unchecked Sendable {
     // MARK: - One pass
 
     func nextBatch() -> FileTailBatch {
-        if !backlog { waitForChange() }
+        if !backlog { waitForChange() } else { drainInotify() }
         let now = Self.monotonicNow()
         let received = Timestamp.now()
         var messages: [RawMessage] = []
@@ -385,7 +393,10 @@ final class FileTailReader: @unchecked Sendable {
         let tracked = Set(state.files.values.map(\.id))
         var candidates: [FileTailID: Int32] = [:]
         var paths: [FileTailState.PathObservation] = []
-        for path in matchedPaths() {
+        let matched = matchedPaths()
+        let extra = adopted.filter { !matched.contains($0) }
+        adopted.removeAll()
+        for path in matched + extra {
             var st = stat()
             guard stat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { continue }
             let id = FileTailID(device: UInt64(st.st_dev), inode: UInt64(st.st_ino))
@@ -610,10 +621,11 @@ final class FileTailReader: @unchecked Sendable {
             if watched.contains(dir) || dir.contains(where: { "*?[".contains($0) }) { continue }
             // IN_MODIFY | IN_ATTRIB | IN_CLOSE_WRITE | IN_MOVED_FROM | IN_MOVED_TO | IN_CREATE | IN_DELETE
             // | IN_DELETE_SELF | IN_MOVE_SELF
-            if inotify_add_watch(inotifyFD, dir, 0x0000_0002 | 0x4 | 0x8 | 0x40 | 0x80 | 0x100 | 0x200 | 0x400 | 0x800)
-                >= 0
-            {
+            let wd = inotify_add_watch(
+                inotifyFD, dir, 0x0000_0002 | 0x4 | 0x8 | 0x40 | 0x80 | 0x100 | 0x200 | 0x400 | 0x800)
+            if wd >= 0 {
                 watched.insert(dir)
+                watchDirs[wd] = dir
             }
         }
     }
@@ -629,19 +641,58 @@ final class FileTailReader: @unchecked Sendable {
             while buf.withUnsafeMutableBytes({ read(wakeRead, $0.baseAddress, $0.count) }) > 0 {}
         }
         guard inotifyFD >= 0, pfds[1].revents != 0 else { return }
+        drainInotify()
+    }
+
+    /// Reads every pending inotify event (the descriptor is non-blocking): notes lost watches and renames of
+    /// included files to names outside the include set (see `adopted`). Also called while reading a backlog, so
+    /// the queue does not overflow and renames are seen in order.
+    private func drainInotify() {
+        guard inotifyFD >= 0 else { return }
+        var buf = [UInt8](repeating: 0, count: 16 * 1024)
+        func u32(_ i: Int) -> UInt32 {
+            UInt32(buf[i]) | UInt32(buf[i + 1]) << 8 | UInt32(buf[i + 2]) << 16 | UInt32(buf[i + 3]) << 24
+        }
         while true {
             let n = buf.withUnsafeMutableBytes { read(inotifyFD, $0.baseAddress, $0.count) }
             if n <= 0 { break }
             var at = 0
             while at + 16 <= n {
-                let mask =
-                    UInt32(buf[at + 4]) | UInt32(buf[at + 5]) << 8 | UInt32(buf[at + 6]) << 16 | UInt32(buf[at + 7])
-                    << 24
-                let len = Int(buf[at + 12]) | Int(buf[at + 13]) << 8 | Int(buf[at + 14]) << 16 | Int(buf[at + 15]) << 24
+                let wd = Int32(bitPattern: u32(at))
+                let mask = u32(at + 4)
+                let cookie = u32(at + 8)
+                let len = Int(u32(at + 12))
                 // IN_IGNORED / IN_DELETE_SELF / IN_MOVE_SELF: the watch is gone; re-add on the next scan.
-                if mask & (0x8000 | 0x400 | 0x800) != 0 { watched.removeAll() }
+                if mask & (0x8000 | 0x400 | 0x800) != 0 {
+                    watched.removeAll()
+                    watchDirs.removeAll()
+                }
+                if mask & (0x40 | 0x80) != 0, len > 0, let dir = watchDirs[wd], at + 16 + len <= n {
+                    let nameBytes = buf[(at + 16)..<(at + 16 + len)].prefix { $0 != 0 }
+                    let path = (dir == "/" ? "" : dir) + "/" + String(decoding: nameBytes, as: UTF8.self)
+                    if mask & 0x40 != 0 {  // IN_MOVED_FROM
+                        if let i = adopted.firstIndex(of: path) {
+                            adopted.remove(at: i)  // renamed again (x.log.1 -> x.log.2): follow it
+                            movedFrom[cookie] = path
+                        } else if isIncluded(path) {
+                            movedFrom[cookie] = path
+                        }
+                    } else if movedFrom.removeValue(forKey: cookie) != nil, !isIncluded(path) {  // IN_MOVED_TO
+                        adopted.append(path)
+                    }
+                }
                 at += 16 + len
             }
+        }
+        if movedFrom.count > 1024 { movedFrom.removeAll() }  // moves out of watched directories never pair up
+    }
+
+    /// Whether `path` matches an include glob and no exclusion (without touching the filesystem).
+    private func isIncluded(_ path: String) -> Bool {
+        guard config.include.contains(where: { fnmatch($0, path, FNM_PATHNAME) == 0 }) else { return false }
+        let base = path.split(separator: "/").last.map(String.init) ?? path
+        return !config.exclude.contains { pattern in
+            pattern.contains("/") ? fnmatch(pattern, path, FNM_PATHNAME) == 0 : fnmatch(pattern, base, 0) == 0
         }
     }
 

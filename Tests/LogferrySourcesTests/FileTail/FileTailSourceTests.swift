@@ -148,6 +148,34 @@ struct FileTailSourceTests {
         #expect(r.counters.truncations.load(ordering: .relaxed) == 0)
     }
 
+    /// Rotation faster than the source looks: each file is created, written and renamed out of the include set
+    /// (`app.log` -> `app.log.N`, like logrotate's dateext) without waiting for the source, so most files are never
+    /// seen under their included name. inotify's rename events (IN_MOVED_FROM/TO) hand them to the next scan:
+    /// every line arrives once.
+    @Test func filesRenamedAwayBeforeTheSourceLookedAreStillRead() async throws {
+        let dir = try makeTempDirectory("ft")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let path = dir + "/app.log"
+        append(path, "")
+        let r = Running(config(dir, include: [dir + "/app.log"]), logger: logger)
+        // The source is watching (it opened the first, empty file) before the burst starts.
+        #expect(await eventually(timeout: 10) { r.counters.filesOpened.load(ordering: .relaxed) == 1 })
+        let (files, perFile) = (50, 200)
+        for f in 0..<files {
+            let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
+            let text = Array((0..<perFile).map { "f\(f) line \($0)\n" }.joined().utf8)
+            _ = text.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+            close(fd)
+            rename(path, dir + "/app.log.\(f)")
+        }
+        let all = Set((0..<files).flatMap { f in (0..<perFile).map { "f\(f) line \($0)" } })
+        let arrived = await eventually(timeout: 30) { r.lines.count >= all.count }
+        try await Task.sleep(for: .milliseconds(300))
+        await r.stop()
+        #expect(arrived, "only \(r.lines.count) of \(all.count) lines")
+        #expect(r.lines.count == all.count && Set(r.lines) == all)
+    }
+
     @Test func copytruncateDeliversLinesAfterTheTruncationAndSaysSo() async throws {
         let dir = try makeTempDirectory("ft")
         defer { try? FileManager.default.removeItem(atPath: dir) }
