@@ -59,7 +59,8 @@ struct NodeRuntime {
         ) -> SourceService {
             let dropCounters = SourceDropCounters()
             metrics.register(NodeMetrics.source(name: s.name, type: type, drops: dropCounters, extra: extra))
-            drops.append(.init(source: s.name, reason: "journal_full") { dropCounters.journalFull.load(ordering: .relaxed) })
+            drops.append(
+                .init(source: s.name, reason: "journal_full") { dropCounters.journalFull.load(ordering: .relaxed) })
             drops.append(.init(source: s.name, reason: "too_large") { dropCounters.tooLarge.load(ordering: .relaxed) })
             let slog = logger.with("source", s.name)
             return SourceService(
@@ -116,7 +117,8 @@ struct NodeRuntime {
                 let counters = FileTailCounters()
                 sources.append(
                     sourceService(
-                        s, "file", FileTailSource(
+                        s, "file",
+                        FileTailSource(
                             config: fcfg, counters: counters, journalLastSequence: { await journal.lastSequence() },
                             logger: slog),
                         extra: NodeMetrics.file(counters)))
@@ -173,8 +175,12 @@ struct NodeRuntime {
                             return r.at.map { $0.duration(to: .now) < .seconds(30) } ?? false
                         }
                         if recent { reasons.append("the journal dropped records in the last 30s (when_full)") }
-                        if st.blockedAppends > 0 { reasons.append("journal full: \(st.blockedAppends) append(s) waiting") }
-                        if st.bytes >= maxBytes / 100 * 95 { reasons.append("journal at \(st.bytes * 100 / maxBytes)% of max_bytes") }
+                        if st.blockedAppends > 0 {
+                            reasons.append("journal full: \(st.blockedAppends) append(s) waiting")
+                        }
+                        if st.bytes >= maxBytes / 100 * 95 {
+                            reasons.append("journal at \(st.bytes * 100 / maxBytes)% of max_bytes")
+                        }
                         let lags = Dictionary(st.cursors.map { ($0.name, $0.lag) }, uniquingKeysWith: { a, _ in a })
                         return NodeHealth(
                             ok: reasons.isEmpty, reasons: reasons, journalBytes: st.bytes, journalMaxBytes: maxBytes,
@@ -240,8 +246,7 @@ struct SourceService: Service, CustomStringConvertible {
     static func write(
         _ payloads: [[UInt8]], to spool: any Spool, drops: SourceDropCounters,
         hook: WriteHook?
-    ) async throws -> ClosedRange<UInt64>?
-    {
+    ) async throws -> ClosedRange<UInt64>? {
         do {
             return try await spool.write(payloads, beforeWrite: hook)
         } catch SpoolError.full {
@@ -267,7 +272,8 @@ struct SourceService: Service, CustomStringConvertible {
         do {
             try await cancelWhenGracefulShutdown {
                 let deliver: DeliverWithHook = { batch, hook in
-                    guard let written = try await Self.write(ingest.payloads(batch), to: spool, drops: drops, hook: hook)
+                    guard
+                        let written = try await Self.write(ingest.payloads(batch), to: spool, drops: drops, hook: hook)
                     else { return .immediate }
                     return Delivery(sequences: written) { try await spool.waitDurable(through: written.upperBound) }
                 }

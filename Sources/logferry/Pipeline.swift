@@ -50,7 +50,8 @@ enum Pipeline {
                     (f.name, try FieldConversion(typeName: f.type, defaultValue: f.defaultValue, field: f.name))
                 }
                 let spec = TemplateSpec(
-                    pattern: t.pattern, regex: t.regex, keyValue: t.keyValue, fields: t.fields.map { ($0.name, $0.value) },
+                    pattern: t.pattern, regex: t.regex, keyValue: t.keyValue,
+                    fields: t.fields.map { ($0.name, $0.value) },
                     fieldTypes: types, jsonBody: t.jsonBody, preset: t.preset)
                 out[t.name] = try Template(spec: spec)
             } catch {

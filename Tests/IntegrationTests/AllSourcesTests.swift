@@ -51,7 +51,9 @@ struct AllSourcesTests {
             type: file
             path: \(dir)/store/${SOURCE}.log
         """.write(toFile: dir + "/logferry.yaml", atomically: true, encoding: .utf8)
-        let check = try await offThePool { try LogferryProcess.runToCompletion(["check", "--config", dir + "/logferry.yaml"]) }
+        let check = try await offThePool {
+            try LogferryProcess.runToCompletion(["check", "--config", dir + "/logferry.yaml"])
+        }
         #expect(check.code == 0, "\(check.out)\(check.err)")
         let node = try LogferryProcess(arguments: ["run", "--config", dir + "/logferry.yaml"], logPath: dir + "/log")
         defer { node.terminate() }
@@ -81,7 +83,8 @@ struct AllSourcesTests {
 
         // Bad input on every source, sent raw (logger would clean it up).
         let junk: [[UInt8]] = [
-            (0..<300).map { UInt8(truncatingIfNeeded: $0 &* 7919) }.map { $0 == 0x0A ? 0x0B : $0 },  // binary, no newline
+            // Binary, without a newline byte.
+            (0..<300).map { UInt8(truncatingIfNeeded: $0 &* 7919) }.map { $0 == 0x0A ? 0x0B : $0 },
             Array("nul\u{0}in\u{0}the middle".utf8),
             [0x62, 0x61, 0x64, 0xC3, 0x28, 0xFF, 0xFE, 0x21],  // invalid UTF-8
         ]
@@ -91,12 +94,18 @@ struct AllSourcesTests {
         try sendStream(tcpPort: tcp, junk + [huge])
         let badPost = try runTool(
             findTool("curl")!,
-            ["-s", "-o", "/dev/null", "-w", "%{http_code}", "-H", "X-Log-Key: k3y", "--data-binary", "@-", "http://127.0.0.1:\(http)/events"],
+            [
+                "-s", "-o", "/dev/null", "-w", "%{http_code}", "-H", "X-Log-Key: k3y", "--data-binary", "@-",
+                "http://127.0.0.1:\(http)/events",
+            ],
             stdin: Data(junk[0]))
         #expect(badPost.out == "400", "junk POST answered \(badPost.out)")
         let wrongKey = try runTool(
             findTool("curl")!,
-            ["-s", "-o", "/dev/null", "-w", "%{http_code}", "-H", "X-Log-Key: nope", "-d", "{}", "http://127.0.0.1:\(http)/events"])
+            [
+                "-s", "-o", "/dev/null", "-w", "%{http_code}", "-H", "X-Log-Key: nope", "-d", "{}",
+                "http://127.0.0.1:\(http)/events",
+            ])
         #expect(wrongKey.out == "401")
         var tail = (junk.flatMap { $0 + [0x0A] }) + huge + [0x0A]
         tail.append(contentsOf: Array("files-after-junk\n".utf8))
@@ -107,13 +116,18 @@ struct AllSourcesTests {
 
         // Good messages once each; bad ones one event each.
         func messages(_ source: String) -> [String] {
-            storedDocuments(file: "\(dir)/store/\(source).log").compactMap { $0["message"] as? String ?? ($0["fields"] as? [String: Any])?["msg"] as? String }
+            storedDocuments(file: "\(dir)/store/\(source).log").compactMap {
+                $0["message"] as? String ?? ($0["fields"] as? [String: Any])?["msg"] as? String
+            }
         }
         let expectedCounts = ["dgram": n + 3, "stream": n + 4, "udp": n, "tcp": n + 4, "http": n, "files": n + 5]
         let complete = await eventually(timeout: 60, interval: 0.2) {
             expectedCounts.allSatisfy { storedDocuments(file: "\(dir)/store/\($0.key).log").count >= $0.value }
         }
-        #expect(complete, "counts: \(expectedCounts.keys.sorted().map { "\($0)=\(storedDocuments(file: "\(dir)/store/\($0).log").count)" })\n\(node.log.suffix(2000))")
+        #expect(
+            complete,
+            "counts: \(expectedCounts.keys.sorted().map { "\($0)=\(storedDocuments(file: "\(dir)/store/\($0).log").count)" })\n\(node.log.suffix(2000))"
+        )
         for (source, count) in expectedCounts {
             let docs = storedDocuments(file: "\(dir)/store/\(source).log")
             #expect(docs.count == count, "\(source): \(docs.count) events, expected \(count)")
@@ -122,7 +136,9 @@ struct AllSourcesTests {
             #expect(Set(docs.compactMap { $0["_id"] as? String }).count == docs.count, "\(source): duplicate IDs")
         }
         for source in ["stream", "tcp", "files"] {
-            let cut = storedDocuments(file: "\(dir)/store/\(source).log").filter { ($0["message"] as? String ?? "").hasPrefix("xxxx") }
+            let cut = storedDocuments(file: "\(dir)/store/\(source).log").filter {
+                ($0["message"] as? String ?? "").hasPrefix("xxxx")
+            }
             #expect(cut.count == 1, "\(source): the 1 MiB message should be one event")
             #expect(((cut.first?["message"] as? String)?.utf8.count ?? 0) <= 64 * 1024, "\(source): not cut")
         }
@@ -131,10 +147,13 @@ struct AllSourcesTests {
 
         let m = try runTool(findTool("curl")!, ["-s", "http://127.0.0.1:\(metrics)/metrics"]).out
         for (source, type) in [("stream", "unix-stream"), ("tcp", "tcp")] {
-            #expect(m.contains("logferry_source_truncated_total{source=\"\(source)\",type=\"\(type)\"} 1"), "\(source) truncation not counted")
+            #expect(
+                m.contains("logferry_source_truncated_total{source=\"\(source)\",type=\"\(type)\"} 1"),
+                "\(source) truncation not counted")
         }
         #expect(m.contains("logferry_source_http_rejected_total{source=\"http\",type=\"http\",reason=\"malformed\"} 1"))
-        #expect(m.contains("logferry_source_http_rejected_total{source=\"http\",type=\"http\",reason=\"unauthorized\"} 1"))
+        #expect(
+            m.contains("logferry_source_http_rejected_total{source=\"http\",type=\"http\",reason=\"unauthorized\"} 1"))
     }
 
     /// Writes each message as one line on a fresh stream connection (unix socket or tcp).
@@ -146,7 +165,9 @@ struct AllSourcesTests {
             addr.sun_family = sa_family_t(AF_UNIX)
             withUnsafeMutableBytes(of: &addr.sun_path) { raw in raw.copyBytes(from: Array(unixPath.utf8) + [0]) }
             let rc = withUnsafePointer(to: &addr) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+                }
             }
             guard rc == 0 else { throw POSIXError(.ECONNREFUSED) }
         } else {
@@ -156,7 +177,9 @@ struct AllSourcesTests {
             addr.sin_port = in_port_t(UInt16(tcpPort!).bigEndian)
             addr.sin_addr.s_addr = inet_addr("127.0.0.1")
             let rc = withUnsafePointer(to: &addr) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                }
             }
             guard rc == 0 else { throw POSIXError(.ECONNREFUSED) }
         }

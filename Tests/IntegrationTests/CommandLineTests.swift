@@ -19,7 +19,8 @@ struct CommandLineTests {
     }
 
     @Test(
-        .enabled(if: binaryPresent || integrationRequired), arguments: ["quickstart.yaml", "edge.yaml", "central.yaml", "relay.yaml", "edge-supervisor.yaml"])
+        .enabled(if: binaryPresent || integrationRequired),
+        arguments: ["quickstart.yaml", "edge.yaml", "central.yaml", "relay.yaml", "edge-supervisor.yaml"])
     func shippedExamplesPassCheck(_ name: String) throws {
         let r = try run(["check", "--config", LogferryProcess.packageRoot + "/conf.d/" + name])
         #expect(r.code == 0, "\(r.err)")

@@ -101,7 +101,8 @@ struct JournalCommandTests {
         #expect(verify.out.contains("ok: "))
         let verifyJSON = try await journal(["verify", "--data-dir", node.dataDir, "--json"])
         let vj = (try? JSONSerialization.jsonObject(with: Data(verifyJSON.out.utf8)) as? [String: Any]) ?? [:]
-        #expect(verifyJSON.code == 0 && vj["ok"] as? Bool == true && vj["records"] as? Int == count, "\(verifyJSON.out)")
+        #expect(
+            verifyJSON.code == 0 && vj["ok"] as? Bool == true && vj["records"] as? Int == count, "\(verifyJSON.out)")
 
         // Dump: one line per record, ids from DATA_DIR/node-id, the document as the node journaled it.
         let nodeID = try String(contentsOfFile: node.dataDir + "/node-id", encoding: .utf8)
@@ -193,7 +194,8 @@ struct JournalCommandTests {
             type: websocket
             url: ws://127.0.0.1:\(freeTCPPort())/v1/ingest
         """.write(toFile: base + "/edge.yaml", atomically: true, encoding: .utf8)
-        let edge = try LogferryProcess(arguments: ["run", "--config", base + "/edge.yaml"], logPath: base + "/edge.log")
+        let edge = try LogferryProcess(
+            arguments: ["run", "--config", base + "/edge.yaml"], logPath: base + "/edge.log")
         #expect(await eventually(timeout: 20) { FileManager.default.fileExists(atPath: base + "/log.sock") })
         try sendDatagrams(base + "/log.sock", (0..<50).map { "<13>receipt line \($0)" })
         #expect(await eventually(timeout: 30) { storedDocuments(under: base + "/central/store").count == 50 })

@@ -31,7 +31,9 @@ struct JournalRestartTests {
     }
 
     func cursors(_ dataDir: String) async throws -> [String: Int] {
-        let r = try await offThePool { try LogferryProcess.runToCompletion(["journal", "stat", "--data-dir", dataDir, "--json"]) }
+        let r = try await offThePool {
+            try LogferryProcess.runToCompletion(["journal", "stat", "--data-dir", dataDir, "--json"])
+        }
         let stat = (try? JSONSerialization.jsonObject(with: Data(r.out.utf8)) as? [String: Any]) ?? [:]
         var out: [String: Int] = [:]
         for c in stat["cursors"] as? [[String: Any]] ?? [] {
@@ -86,7 +88,9 @@ struct JournalRestartTests {
         let stored = messages(base + "/b.log")
         #expect(stored == first + later, "b holds \(stored.count), expected \(first.count + later.count) in order")
         #expect(messages(base + "/a.log") == first)
-        let verify = try await offThePool { try LogferryProcess.runToCompletion(["journal", "verify", "--data-dir", base + "/data"]) }
+        let verify = try await offThePool {
+            try LogferryProcess.runToCompletion(["journal", "verify", "--data-dir", base + "/data"])
+        }
         #expect(verify.code == 0, "\(verify.out)\(verify.err)")
     }
 }

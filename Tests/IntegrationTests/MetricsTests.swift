@@ -29,7 +29,8 @@ struct MetricsTests {
 
     func send(_ socket: String, _ lines: [String]) throws {
         let r = try runTool(
-            findTool("logger")!, ["-d", "-u", socket, "-t", "mtest"], stdin: Data((lines.joined(separator: "\n") + "\n").utf8))
+            findTool("logger")!, ["-d", "-u", socket, "-t", "mtest"],
+            stdin: Data((lines.joined(separator: "\n") + "\n").utf8))
         #expect(r.code == 0, "logger failed: \(r.err)")
     }
 
@@ -68,7 +69,10 @@ struct MetricsTests {
         #expect(metrics.code == 200)
         #expect(metrics.body.contains("# TYPE logferry_source_received_total counter"))
         #expect((sample(metrics.body, "logferry_journal_appended_records_total") ?? 0) >= 300)
-        #expect(sample(metrics.body, "logferry_source_dropped_total{source=\"local\",type=\"unix-dgram\",reason=\"journal_full\"}") == 0)
+        #expect(
+            sample(
+                metrics.body,
+                "logferry_source_dropped_total{source=\"local\",type=\"unix-dgram\",reason=\"journal_full\"}") == 0)
         #expect(await eventually(timeout: 20) { storedDocuments(file: dir + "/store/out.log").count == 300 })
         let health = try get("http://127.0.0.1:\(port)/health")
         #expect(health.code == 200)
@@ -112,7 +116,9 @@ struct MetricsTests {
         try send(dir + "/log.sock", sent)
         let prefix = "logferry_source_dropped_total{source=\"local\",type=\"unix-dgram\",reason=\"journal_full\"}"
         #expect(
-            try await eventually(timeout: 20) { (sample(try get("http://127.0.0.1:\(metricsPort)/metrics").body, prefix) ?? 0) > 0 },
+            try await eventually(timeout: 20) {
+                (sample(try get("http://127.0.0.1:\(metricsPort)/metrics").body, prefix) ?? 0) > 0
+            },
             "nothing was counted as dropped")
         let health = try get("http://127.0.0.1:\(metricsPort)/health")
         #expect(health.code == 503, "a journal that drops is unhealthy: \(health.body)")

@@ -171,7 +171,8 @@ struct NginxTests {
             let status = Self.jsonInt("status", in: fields, raw: raw)
             // nginx writes every value quoted; the nginx preset types the known numeric variables.
             let bytes = Self.jsonInt("body_bytes_sent", in: fields, raw: raw)
-            #expect(fields["request_time"] is NSNumber && !(fields["request_time"] is String), "request_time: \(fields)")
+            #expect(
+                fields["request_time"] is NSNumber && !(fields["request_time"] is String), "request_time: \(fields)")
             #expect(status != nil, "status is not a JSON number: \(fields)")
             #expect(bytes != nil, "bytes is not a JSON number: \(fields)")
             #expect(fields["path"] is String, "path is not a string: \(fields)")

@@ -7,7 +7,8 @@ import Testing
 /// edge's next retry is accepted; every event arrives once, and the central's log never shows a token.
 @Suite(.serialized)
 struct TokenReloadTests {
-    static let ready = findTool("logger") != nil && FileManager.default.isExecutableFile(atPath: LogferryProcess.binaryPath)
+    static let ready =
+        findTool("logger") != nil && FileManager.default.isExecutableFile(atPath: LogferryProcess.binaryPath)
 
     @Test(.enabled(if: ready || integrationRequired, "needs logger and a built logferry"))
     func sighupReloadsTheReceiversTokens() async throws {
@@ -32,13 +33,17 @@ struct TokenReloadTests {
             url: ws://127.0.0.1:\(port)/v1/ingest
             token: new-token-2222
         """.write(toFile: base + "/edge.yaml", atomically: true, encoding: .utf8)
-        let central = try LogferryProcess(arguments: ["run", "--config", centralConfig], logPath: base + "/central.log")
+        let central = try LogferryProcess(
+            arguments: ["run", "--config", centralConfig], logPath: base + "/central.log")
         defer { central.terminate() }
-        let edge = try LogferryProcess(arguments: ["run", "--config", base + "/edge.yaml"], logPath: base + "/edge.log")
+        let edge = try LogferryProcess(
+            arguments: ["run", "--config", base + "/edge.yaml"], logPath: base + "/edge.log")
         defer { edge.terminate() }
         #expect(await eventually(timeout: 20) { FileManager.default.fileExists(atPath: base + "/log.sock") })
         let lines = (0..<300).map { "reload-\($0)" }
-        let r = try runTool(findTool("logger")!, ["-d", "-u", base + "/log.sock", "-t", "rl"], stdin: Data((lines.joined(separator: "\n") + "\n").utf8))
+        let r = try runTool(
+            findTool("logger")!, ["-d", "-u", base + "/log.sock", "-t", "rl"],
+            stdin: Data((lines.joined(separator: "\n") + "\n").utf8))
         #expect(r.code == 0)
         #expect(
             await eventually(timeout: 20) { central.log.contains("refused") || central.log.contains("401") },
@@ -54,7 +59,8 @@ struct TokenReloadTests {
         #expect(arrived, "after SIGHUP only \(stored.count) arrived:\n\(central.log.suffix(2000))")
         #expect(stored.sorted() == lines.sorted())
         #expect(central.log.contains("tokens reloaded"))
-        #expect(!central.log.contains("new-token-2222") && !central.log.contains("old-token-1111"), "a token was logged")
+        #expect(
+            !central.log.contains("new-token-2222") && !central.log.contains("old-token-1111"), "a token was logged")
         #expect(!edge.log.contains("new-token-2222"), "the edge logged its token")
     }
 }

@@ -69,7 +69,6 @@ public final class HTTPIngestSource: Source {
     private let logger: Logger
     private let port = BoundPort()
 
-
     public var name: String { config.name }
 
     /// `node` is this node's identity: the returned IDs are `EventOrigin(node: node, seq: seq).documentID`.

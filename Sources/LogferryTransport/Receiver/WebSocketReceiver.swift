@@ -39,7 +39,6 @@ public final class WebSocketReceiver: Service, Sendable {
     public let tokenStore: TokenStore
     private let port = BoundPort()
 
-
     public init(configuration: ReceiverConfiguration, spool: any Spool, node: NodeIdentity, logger: Logger) {
         self.configuration = configuration
         self.spool = spool

@@ -54,10 +54,14 @@ func describe(_ cfg: NodeConfig) -> String {
             let mtls = r.tlsClientCAFile != nil ? "  client certificates required" : ""
             what = "websocket receiver  \(scheme)://\(HostPort(host: r.host, port: r.port))\(r.path)  \(auth)\(mtls)"
         case .udp(let u):
-            what = "udp  \(HostPort(host: u.host, port: u.port))  receive_buffer \(u.receiveBufferBytes.map(String.init) ?? "default")"
+            what =
+                "udp  \(HostPort(host: u.host, port: u.port))  receive_buffer \(u.receiveBufferBytes.map(String.init) ?? "default")"
         case .tcp(let t):
-            let tls = t.tlsCertificateFile == nil ? "" : t.tlsClientCAFile == nil ? "  tls" : "  tls, client certificates required"
-            what = "tcp  \(HostPort(host: t.host, port: t.port))  framing \(t.framing.rawValue)  max_connections \(t.maxConnections)\(tls)"
+            let tls =
+                t.tlsCertificateFile == nil
+                ? "" : t.tlsClientCAFile == nil ? "  tls" : "  tls, client certificates required"
+            what =
+                "tcp  \(HostPort(host: t.host, port: t.port))  framing \(t.framing.rawValue)  max_connections \(t.maxConnections)\(tls)"
         case .http(let h):
             let scheme = h.usesTLS ? "https" : "http"
             let auth = h.tokens.isEmpty ? "NO TOKENS (open to anyone who can connect)" : "\(h.tokens.count) key(s)"

@@ -175,4 +175,3 @@ func reloadListenerTokens(_ cfg: NodeConfig, into stores: [String: TokenStore], 
         "SIGHUP: config is valid; tokens reloaded; other changes apply on restart",
         metadata: ["reloaded": "\(reloaded.joined(separator: ", "))"])
 }
-

@@ -193,7 +193,8 @@ struct ConfigLoader {
             m.rejectUnknown(allowed: common + ["path", "mode", "owner", "group", "receive_buffer_bytes"], d)
             guard let path = m.string("path", d, required: true) else { return }
             var uc = UnixDatagramConfiguration(
-                name: name, path: path, maxMessageBytes: maxBytes, receiveBufferBytes: m.size("receive_buffer_bytes", d))
+                name: name, path: path, maxMessageBytes: maxBytes, receiveBufferBytes: m.size("receive_buffer_bytes", d)
+            )
             socketFile(m, mode: &uc.mode, owner: &uc.owner, group: &uc.group)
             kind = .unixDgram(uc)
         case "unix-stream":
@@ -327,16 +328,21 @@ struct ConfigLoader {
             if let v = mode_t(ms, radix: 8), v <= 0o7777 {
                 mode = v
             } else {
-                d.error(m["mode"]!, "mode '\(ms)' is not an octal permission", fix: "quote it as a string: mode: \"0660\"")
+                d.error(
+                    m["mode"]!, "mode '\(ms)' is not an octal permission", fix: "quote it as a string: mode: \"0660\"")
             }
         }
         if let o = m.string("owner", d) {
             owner = UnixSocketFile.userID(o)
-            if owner == nil { d.error(m["owner"]!, "owner '\(o)' is not a user on this machine", fix: "use a user name or uid") }
+            if owner == nil {
+                d.error(m["owner"]!, "owner '\(o)' is not a user on this machine", fix: "use a user name or uid")
+            }
         }
         if let g = m.string("group", d) {
             group = UnixSocketFile.groupID(g)
-            if group == nil { d.error(m["group"]!, "group '\(g)' is not a group on this machine", fix: "use a group name or gid") }
+            if group == nil {
+                d.error(m["group"]!, "group '\(g)' is not a group on this machine", fix: "use a group name or gid")
+            }
         }
     }
 
@@ -439,7 +445,8 @@ struct ConfigLoader {
             m.rejectUnknown(
                 allowed: common + [
                     "url", "token", "token_file", "ca_file", "tls_client_cert", "tls_client_key", "tls_verify",
-                    "tls_server_name", "receipts_retention", "compression", "batch_events", "batch_bytes", "batch_linger",
+                    "tls_server_name", "receipts_retention", "compression", "batch_events", "batch_bytes",
+                    "batch_linger",
                     "window", "backoff_max", "ack_timeout",
                 ], d)
             guard let url = m.string("url", d, required: true) else { return }

@@ -53,7 +53,9 @@ struct DropReporter: Service, CustomStringConvertible {
             let n = value - reported[i]
             logger.warning(
                 "messages dropped", metadata: ["source": "\(c.source)", "reason": "\(c.reason)", "count": "\(n)"])
-            lines.append(RawMessage(bytes: Array(Self.message(source: c.source, reason: c.reason, count: n).utf8), receivedAt: now))
+            lines.append(
+                RawMessage(
+                    bytes: Array(Self.message(source: c.source, reason: c.reason, count: n).utf8), receivedAt: now))
             indices.append(i)
             next[i] = value
         }
@@ -73,7 +75,8 @@ struct DropReporter: Service, CustomStringConvertible {
         case "journal_full": what = "the journal was full (when_full: drop-newest)"
         case "buffer_full": what = "the buffer towards the journal was full (the journal fell behind)"
         case "too_large": what = "the document was larger than the journal's record limit (raise journal.max_bytes)"
-        case "journal_drop_oldest": what = "the journal deleted undelivered records to make room (when_full: drop-oldest)"
+        case "journal_drop_oldest":
+            what = "the journal deleted undelivered records to make room (when_full: drop-oldest)"
         default: what = reason
         }
         return "<44>1 - - logferry - input-dropped [dropped@32473 source=\"\(source)\" reason=\"\(reason)\" "

@@ -12,8 +12,10 @@ enum NodeMetrics {
         return {
             let s = journal.stat()
             var out: [MetricSample] = [
-                MetricSample("logferry_journal_bytes", .gauge, "Bytes in retained journal segments.", value: d(s.bytes)),
-                MetricSample("logferry_journal_max_bytes", .gauge, "Configured journal.max_bytes.", value: d(s.maxBytes)),
+                MetricSample(
+                    "logferry_journal_bytes", .gauge, "Bytes in retained journal segments.", value: d(s.bytes)),
+                MetricSample(
+                    "logferry_journal_max_bytes", .gauge, "Configured journal.max_bytes.", value: d(s.maxBytes)),
                 MetricSample("logferry_journal_segments", .gauge, "Retained segment files.", value: d(s.segments)),
                 MetricSample(
                     "logferry_journal_last_sequence", .gauge, "Highest durable sequence number.",
@@ -93,7 +95,8 @@ enum NodeMetrics {
         {
             [
                 Sample(name: received, kind: .counter, help: receivedHelp, value: c.received.load(ordering: .relaxed)),
-                Sample(name: truncated, kind: .counter, help: truncatedHelp, value: c.truncated.load(ordering: .relaxed)),
+                Sample(
+                    name: truncated, kind: .counter, help: truncatedHelp, value: c.truncated.load(ordering: .relaxed)),
                 Sample(
                     name: "logferry_source_dropped_total", kind: .counter,
                     help: "Messages lost before the journal, by reason.", labels: [("reason", "buffer_full")],
@@ -106,7 +109,8 @@ enum NodeMetrics {
         {
             [
                 Sample(name: received, kind: .counter, help: receivedHelp, value: c.received.load(ordering: .relaxed)),
-                Sample(name: truncated, kind: .counter, help: truncatedHelp, value: c.truncated.load(ordering: .relaxed)),
+                Sample(
+                    name: truncated, kind: .counter, help: truncatedHelp, value: c.truncated.load(ordering: .relaxed)),
                 Sample(
                     name: "logferry_source_connections_total", kind: .counter, help: "Connections accepted.",
                     value: c.connections.load(ordering: .relaxed)),
@@ -140,7 +144,8 @@ enum NodeMetrics {
             [
                 Sample(name: received, kind: .counter, help: receivedHelp, value: c.lines.load(ordering: .relaxed)),
                 Sample(
-                    name: truncated, kind: .counter, help: truncatedHelp, value: c.truncatedLines.load(ordering: .relaxed)
+                    name: truncated, kind: .counter, help: truncatedHelp,
+                    value: c.truncatedLines.load(ordering: .relaxed)
                 ),
                 Sample(
                     name: "logferry_source_bytes_total", kind: .counter, help: "Bytes read.",
@@ -189,7 +194,9 @@ enum NodeMetrics {
                     ("method", c.rejectedMethod.load(ordering: .relaxed)),
                     ("busy", c.rejectedBusy.load(ordering: .relaxed)),
                     ("journal_full", c.rejectedJournalFull.load(ordering: .relaxed)),
-                ].map { Sample(name: rejected, kind: .counter, help: rejectedHelp, labels: [("reason", $0.0)], value: $0.1) }
+                ].map {
+                    Sample(name: rejected, kind: .counter, help: rejectedHelp, labels: [("reason", $0.0)], value: $0.1)
+                }
         }
     }
 

@@ -25,7 +25,10 @@ struct FileTailCheckpointFileTests {
     /// Pending entries: the newest one whose sequence the journal holds wins; one the journal lost is ignored.
     @Test func pendingEntriesResolveAgainstWhatTheJournalHolds() throws {
         func at(_ offset: Int64) -> [FileTailState.Checkpoint] {
-            [FileTailState.Checkpoint(path: "/a", id: FileTailID(device: 1, inode: 2), fingerprint: .empty, offset: offset)]
+            [
+                FileTailState.Checkpoint(
+                    path: "/a", id: FileTailID(device: 1, inode: 2), fingerprint: .empty, offset: offset)
+            ]
         }
         let contents = FileTailCheckpointFile.Contents(
             files: at(100), pending: [.init(seq: 10, files: at(200)), .init(seq: 20, files: at(300))])
@@ -37,7 +40,8 @@ struct FileTailCheckpointFileTests {
         #expect(decoded.resolve(journalHolds: 19) == at(200))
         #expect(decoded.resolve(journalHolds: 25) == at(300))
         // A version 1 file (no pending) still reads.
-        let v1 = #"{"version":1,"files":[{"path":"/a","device":"1","inode":"2","fingerprint_length":0,"fingerprint":"0","offset":7}]}"#
+        let v1 =
+            #"{"version":1,"files":[{"path":"/a","device":"1","inode":"2","fingerprint_length":0,"fingerprint":"0","offset":7}]}"#
         #expect(try FileTailCheckpointFile.decodeContents(Array(v1.utf8)).files.first?.offset == 7)
     }
 }
