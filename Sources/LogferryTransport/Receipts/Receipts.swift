@@ -63,28 +63,45 @@ struct ReceiptRun: Sendable, Equatable {
 
     /// `"abc-41"` -> ("abc", 41); an ID without a `-<digits>` suffix -> (id, nil).
     static func split(_ id: String) -> (String, UInt64?) {
-        guard let dash = id.lastIndex(of: "-") else { return (id, nil) }
-        let digits = id[id.index(after: dash)...]
-        guard !digits.isEmpty, digits.allSatisfy({ $0.isASCII && $0.isNumber }), let n = UInt64(digits) else {
-            return (id, nil)
-        }
+        guard let (dash, n) = numericSuffix(id) else { return (id, nil) }
         return (String(id[..<dash]), n)
+    }
+
+    /// Where the last `-` is and the number after it, when all that follows it is ASCII digits (no overflow).
+    /// Scans UTF-8 bytes: this runs for every acknowledged event, and Character-based scanning (Unicode
+    /// properties, grapheme breaking) was a fifth of an edge's CPU in the forwarding bench.
+    static func numericSuffix(_ id: String) -> (String.Index, UInt64)? {
+        let u = id.utf8
+        guard let dash = u.lastIndex(of: UInt8(ascii: "-")) else { return nil }
+        var n: UInt64 = 0
+        var digits = 0
+        for b in u[u.index(after: dash)...] {
+            guard b >= UInt8(ascii: "0"), b <= UInt8(ascii: "9") else { return nil }
+            let (m, o1) = n.multipliedReportingOverflow(by: 10)
+            let (sum, o2) = m.addingReportingOverflow(UInt64(b - UInt8(ascii: "0")))
+            guard !o1, !o2 else { return nil }
+            n = sum
+            digits += 1
+        }
+        return digits > 0 ? (dash, n) : nil
     }
 
     /// The runs of one acknowledged batch: `seqs[i]` was stored as `ids[i]`. IDs with whitespace are not kept.
     static func runs(seqs: [UInt64], ids: [String], at millis: Int64) -> [ReceiptRun] {
         var out: [ReceiptRun] = []
         for (seq, id) in zip(seqs, ids) {
-            guard !id.isEmpty, !id.contains(where: { $0.isWhitespace }) else { continue }
-            let (prefix, number) = split(id)
-            if var last = out.last, let n = last.number, let number, last.prefix == prefix,
-                last.seq + last.count == seq, n + last.count == number
+            // Space and line breaks would break the one-run-per-line file format.
+            guard !id.isEmpty, !id.utf8.contains(where: { $0 == 0x20 || (0x09...0x0D).contains($0) }) else { continue }
+            let suffix = numericSuffix(id)
+            if let (dash, number) = suffix, var last = out.last, let n = last.number,
+                last.seq + last.count == seq, n + last.count == number, last.prefix.utf8.elementsEqual(id.utf8[..<dash])
             {
                 last.count += 1
                 out[out.count - 1] = last
-            } else {
-                out.append(ReceiptRun(ackedAtMillis: millis, seq: seq, count: 1, prefix: prefix, number: number))
+                continue
             }
+            let (prefix, number): (String, UInt64?) = suffix.map { (String(id[..<$0.0]), $0.1) } ?? (id, nil)
+            out.append(ReceiptRun(ackedAtMillis: millis, seq: seq, count: 1, prefix: prefix, number: number))
         }
         return out
     }
