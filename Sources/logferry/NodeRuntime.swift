@@ -55,7 +55,7 @@ struct NodeRuntime {
         /// A source's service, with its loss counters registered for metrics and the drop reporter.
         func sourceService(
             _ s: SourceConfig, _ type: String, _ source: any Source,
-            extra: @escaping @Sendable () -> [NodeMetrics.Sample]
+            extra: @escaping @Sendable () -> [MetricSample]
         ) -> SourceService {
             let dropCounters = SourceDropCounters()
             metrics.register(NodeMetrics.source(name: s.name, type: type, drops: dropCounters, extra: extra))

@@ -2,6 +2,7 @@ import Hummingbird
 import HummingbirdCore
 import HummingbirdTLS
 import LogferryCore
+import LogferryTLS
 import Logging
 import NIOCore
 import NIOSSL
@@ -118,25 +119,13 @@ public final class HTTPIngestSource: Source {
     }
 
     private func makeTLSConfiguration() throws -> TLSConfiguration? {
-        guard let certFile = config.tlsCertificateFile, let keyFile = config.tlsKeyFile else { return nil }
-        let chain: [NIOSSLCertificate]
-        let key: NIOSSLPrivateKey
-        do { chain = try NIOSSLCertificate.fromPEMFile(certFile) } catch {
-            throw HTTPIngestError("source \(config.name): tls_cert \(certFile): \(error)")
+        guard let certFile = config.tlsCertificateFile else { return nil }
+        do {
+            return try TLSFiles.serverConfiguration(
+                certificateFile: certFile, keyFile: config.tlsKeyFile, clientCAFile: nil)
+        } catch {
+            throw HTTPIngestError("source \(config.name): \(error)")
         }
-        guard !chain.isEmpty else {
-            throw HTTPIngestError("source \(config.name): tls_cert \(certFile) holds no PEM certificate")
-        }
-        do { key = try NIOSSLPrivateKey(file: keyFile, format: .pem) } catch {
-            throw HTTPIngestError("source \(config.name): tls_key \(keyFile): \(error)")
-        }
-        var tls = TLSConfiguration.makeServerConfiguration(
-            certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
-        tls.minimumTLSVersion = .tlsv12
-        do { _ = try NIOSSLContext(configuration: tls) } catch {
-            throw HTTPIngestError("source \(config.name): tls_cert/tls_key do not form a usable pair: \(error)")
-        }
-        return tls
     }
 
     private func makeApplication(handler: HTTPIngestHandler, tls: TLSConfiguration?) throws

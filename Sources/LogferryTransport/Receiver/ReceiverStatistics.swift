@@ -1,4 +1,4 @@
-import Synchronization
+import LogferryCore
 
 /// Counters of one receiver since it started; read them with `WebSocketReceiver.statistics`.
 public struct ReceiverStatistics: Sendable, Equatable {
@@ -23,12 +23,4 @@ public struct ReceiverStatistics: Sendable, Equatable {
     public init() {}
 }
 
-final class ReceiverCounters: Sendable {
-    private let value = Mutex(ReceiverStatistics())
-
-    var snapshot: ReceiverStatistics { value.withLock { $0 } }
-
-    func update(_ body: (inout ReceiverStatistics) -> Void) {
-        value.withLock { body(&$0) }
-    }
-}
+typealias ReceiverCounters = LockedValue<ReceiverStatistics>

@@ -34,7 +34,7 @@ public final class WebSocketReceiver: Service, Sendable {
     private let spool: any Spool
     private let node: NodeIdentity
     private let logger: Logger
-    private let counters = ReceiverCounters()
+    private let counters = ReceiverCounters(ReceiverStatistics())
     /// The tokens in force; `replace` swaps them while the receiver runs (SIGHUP).
     public let tokenStore: TokenStore
     private let port = BoundPort()

@@ -1,4 +1,4 @@
-import Synchronization
+import LogferryCore
 
 /// Counters of one sender since it started; read them with `WebSocketSender.statistics`.
 public struct SenderStatistics: Sendable, Equatable {
@@ -28,12 +28,4 @@ public struct SenderStatistics: Sendable, Equatable {
     public init() {}
 }
 
-final class SenderCounters: Sendable {
-    private let value = Mutex(SenderStatistics())
-
-    var snapshot: SenderStatistics { value.withLock { $0 } }
-
-    func update(_ body: (inout SenderStatistics) -> Void) {
-        value.withLock { body(&$0) }
-    }
-}
+typealias SenderCounters = LockedValue<SenderStatistics>

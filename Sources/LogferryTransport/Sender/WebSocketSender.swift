@@ -26,7 +26,7 @@ public final class WebSocketSender: Service, Sendable {
     private let node: NodeIdentity
     private let nodeName: String
     private let logger: Logger
-    private let counters = SenderCounters()
+    private let counters = SenderCounters(SenderStatistics())
     private let drain = AsyncOneShot<Void>()
     private let committer = Mutex<CursorCommitter?>(nil)
     private let receiptWriter = Mutex<ReceiptWriter?>(nil)
