@@ -1,3 +1,4 @@
+import Foundation
 import LogferryCore
 import Testing
 
@@ -109,6 +110,47 @@ import Testing
             try WireCodec.decode(bytes, limits: WireLimits(maxBatchEvents: 4))
         }
         #expect((try? WireCodec.decode(bytes, limits: WireLimits(maxBatchEvents: 5))) != nil)
+    }
+
+    /// Documents are kept as the sender's bytes; one that may carry `_id` (also spelled with escapes) or holds
+    /// bytes that are not UTF-8 is rebuilt without `_id` and repaired.
+    @Test(arguments: [
+        (#"{"a":1,  "b":[1, 2]}"#, #"{"a":1,  "b":[1, 2]}"#),
+        (#"{"_id":"forged","a":1}"#, #"{"a":1}"#),
+        (#"{"a":1,"_id":"forged"}"#, #"{"a":1}"#),
+        (#"{"\u005fid":"forged","a":1}"#, #"{"a":1}"#),
+        (#"{"message":"an \"_id\" in text","x":{"_id":1}}"#, #"{"message":"an \"_id\" in text","x":{"_id":1}}"#),
+    ])
+    func keepsDocumentBytesWithoutID(doc: String, stored: String) throws {
+        let message =
+            #"{"type":"batch","batch":1,"events":[{"seq":1,"origin":"\#(Self.node.hex)","oseq":1,"doc":\#(doc)}]}"#
+        guard case .batch(let b) = try WireCodec.decode(message) else {
+            Issue.record("not a batch")
+            return
+        }
+        #expect(String(decoding: b.events[0].document, as: UTF8.self) == stored)
+    }
+
+    @Test func repairsDocumentsThatAreNotUTF8() throws {
+        var message = Array(#"{"type":"batch","batch":1,"events":[{"doc":{"m":"a"#.utf8)
+        message += [0xFF]
+        message += Array(#"b"},"seq":1,"origin":"\#(Self.node.hex)","oseq":1}]}"#.utf8)
+        guard case .batch(let b) = try WireCodec.decode(message) else {
+            Issue.record("not a batch")
+            return
+        }
+        #expect(String(decoding: b.events[0].document, as: UTF8.self) == "{\"m\":\"a\u{FFFD}b\"}")
+    }
+
+    @Test(arguments: [
+        #"{"type":"batch","batch":1,"events":[{"seq":1,"origin":"ORIGIN","oseq":1,"doc":{"a":[1,}}]}"#,
+        #"{"type":"batch","batch":1,"events":[{"seq":1,"origin":"ORIGIN","oseq":1,"doc":{"a":"\q"}}]}"#,
+        #"{"type":"batch","batch":1,"events":[{"seq":1,"origin":"ORIGIN","oseq":1,"doc":{"a":1}} "#,
+    ])
+    func rejectsBrokenDocuments(message: String) {
+        #expect(throws: WireError.self) {
+            try WireCodec.decode(message.replacingOccurrences(of: "ORIGIN", with: Self.node.hex))
+        }
     }
 
     @Test func ignoresUnknownFields() throws {

@@ -44,17 +44,18 @@ public struct JSONParser {
         return (v, p.pos)
     }
 
-    private let buf: UnsafeBufferPointer<UInt8>
-    private let options: Options
-    private var pos = 0
-    private var scratch: [UInt8] = []
+    fileprivate let buf: UnsafeBufferPointer<UInt8>
+    fileprivate let options: Options
+    fileprivate var pos = 0
+    fileprivate var scratch: [UInt8] = []
+    fileprivate var validation = Validation()
 
-    private init(buf: UnsafeBufferPointer<UInt8>, options: Options) {
+    fileprivate init(buf: UnsafeBufferPointer<UInt8>, options: Options) {
         self.buf = buf
         self.options = options
     }
 
-    private mutating func skipWhitespace() {
+    fileprivate mutating func skipWhitespace() {
         while pos < buf.count {
             switch buf[pos] {
             case 0x20, 0x09, 0x0A, 0x0D: pos += 1
@@ -63,9 +64,9 @@ public struct JSONParser {
         }
     }
 
-    private func fail(_ reason: String) -> JSONParseError { JSONParseError(offset: pos, reason: reason) }
+    fileprivate func fail(_ reason: String) -> JSONParseError { JSONParseError(offset: pos, reason: reason) }
 
-    private mutating func parseValue(depth: Int) throws(JSONParseError) -> JSONValue {
+    fileprivate mutating func parseValue(depth: Int) throws(JSONParseError) -> JSONValue {
         guard pos < buf.count else { throw fail("unexpected end of input") }
         switch buf[pos] {
         case UInt8(ascii: "{"):
@@ -141,7 +142,7 @@ public struct JSONParser {
         }
     }
 
-    private mutating func literal(_ word: StaticString) throws(JSONParseError) {
+    fileprivate mutating func literal(_ word: StaticString) throws(JSONParseError) {
         let n = word.utf8CodeUnitCount
         guard pos + n <= buf.count else { throw fail("unexpected end of input") }
         let w = UnsafeBufferPointer(start: word.utf8Start, count: n)
@@ -149,8 +150,8 @@ public struct JSONParser {
         pos += n
     }
 
-    private mutating func parseNumber() throws(JSONParseError) -> JSONValue {
-        let start = pos
+    /// Moves past a number's grammar (RFC 8259 §6); true when it has no fraction and no exponent.
+    fileprivate mutating func scanNumber() throws(JSONParseError) -> Bool {
         var isInt = true
         if buf[pos] == UInt8(ascii: "-") { pos += 1 }
         guard pos < buf.count, buf[pos] >= 0x30, buf[pos] <= 0x39 else { throw fail("invalid number") }
@@ -172,13 +173,32 @@ public struct JSONParser {
             guard pos < buf.count, buf[pos] >= 0x30, buf[pos] <= 0x39 else { throw fail("invalid number exponent") }
             while pos < buf.count, buf[pos] >= 0x30, buf[pos] <= 0x39 { pos += 1 }
         }
+        return isInt
+    }
+
+    fileprivate mutating func parseNumber() throws(JSONParseError) -> JSONValue {
+        let start = pos
+        let isInt = try scanNumber()
+
+        if isInt, pos - start <= 18 {
+            // Up to 18 digits cannot overflow Int64: no String, no library parse (the common case in events).
+            var i = start
+            let negative = buf[i] == UInt8(ascii: "-")
+            if negative { i += 1 }
+            var v: Int64 = 0
+            while i < pos {
+                v = v &* 10 &+ Int64(buf[i] &- 0x30)
+                i += 1
+            }
+            return .int(negative ? -v : v)
+        }
         let text = String(decoding: UnsafeBufferPointer(rebasing: buf[start..<pos]), as: UTF8.self)
         if isInt, let i = Int64(text) { return .int(i) }
         guard let d = Double(text) else { throw JSONParseError(offset: start, reason: "invalid number") }
         return .double(d)
     }
 
-    private mutating func hexValue(_ c: UInt8) -> UInt32? {
+    fileprivate mutating func hexValue(_ c: UInt8) -> UInt32? {
         switch c {
         case UInt8(ascii: "0")...UInt8(ascii: "9"): return UInt32(c - 0x30)
         case UInt8(ascii: "a")...UInt8(ascii: "f"): return UInt32(c - 0x61 + 10)
@@ -187,7 +207,7 @@ public struct JSONParser {
         }
     }
 
-    private mutating func hex4() throws(JSONParseError) -> UInt32 {
+    fileprivate mutating func hex4() throws(JSONParseError) -> UInt32 {
         guard pos + 4 <= buf.count else { throw fail("truncated \\u escape") }
         var v: UInt32 = 0
         for i in 0..<4 {
@@ -203,7 +223,7 @@ public struct JSONParser {
         for b in UTF8.encode(s)! { scratch.append(b) }
     }
 
-    private mutating func parseString() throws(JSONParseError) -> String {
+    fileprivate mutating func parseString() throws(JSONParseError) -> String {
         pos += 1  // opening quote
         let start = pos
         // Fast path: no escapes.
@@ -277,6 +297,294 @@ public struct JSONParser {
             }
         }
         throw fail("unterminated string")
+    }
+}
+
+// MARK: - Validating without building values
+
+extension JSONParser {
+    /// What `validate` learned about valid JSON besides its validity.
+    public struct Validation: Sendable, Equatable {
+        /// A string holds bytes that are not UTF-8; `parse` would repair them (U+FFFD), so a caller that keeps the
+        /// bytes as they are must take the parse-and-render path for this value instead.
+        public var invalidUTF8 = false
+    }
+
+    /// Checks that `buf` is exactly one JSON value (with surrounding whitespace) without building it: no
+    /// allocation, about a third of `parse`'s time. Rejects what `parse` rejects, except that a string with
+    /// bytes that are not UTF-8 is reported in the result rather than repaired.
+    public static func validate(_ buf: UnsafeBufferPointer<UInt8>, options: Options = Options()) throws(JSONParseError)
+        -> Validation
+    {
+        var p = JSONParser(buf: buf, options: options)
+        p.skipWhitespace()
+        try p.skipValue(depth: 0)
+        p.skipWhitespace()
+        if p.pos != buf.count { throw JSONParseError(offset: p.pos, reason: "unexpected data after the JSON value") }
+        return p.validation
+    }
+
+    public static func validate(_ bytes: [UInt8], options: Options = Options()) throws(JSONParseError) -> Validation {
+        try bytes.withUnsafeBufferPointer { buf throws(JSONParseError) in try validate(buf, options: options) }
+    }
+
+    /// Parses a document that must be one JSON object, building only the members `keep` selects (by key) and
+    /// skipping the others; e.g. a file destination needs `host` and `program` of a document, not its fields.
+    public static func parseObject(
+        _ buf: UnsafeBufferPointer<UInt8>, options: Options = Options(), keeping keep: (String) -> Bool
+    ) throws(JSONParseError) -> JSONObject {
+        var r = JSONReader(buf, options: options)
+        var object = JSONObject()
+        if try r.beginObject() {
+            repeat {
+                let key = try r.key()
+                if keep(key) { object[key] = try r.value() } else { _ = try r.skip() }
+            } while try r.nextMember()
+        }
+        try r.end()
+        return object
+    }
+
+    public static func parseObject(
+        _ bytes: [UInt8], options: Options = Options(), keeping keep: (String) -> Bool
+    ) throws(JSONParseError) -> JSONObject {
+        try bytes.withUnsafeBufferPointer { buf throws(JSONParseError) in
+            try parseObject(buf, options: options, keeping: keep)
+        }
+    }
+
+    fileprivate mutating func skipValue(depth: Int) throws(JSONParseError) {
+        guard pos < buf.count else { throw fail("unexpected end of input") }
+        switch buf[pos] {
+        case UInt8(ascii: "{"):
+            guard depth < options.maxDepth else { throw fail("nesting deeper than \(options.maxDepth)") }
+            pos += 1
+            skipWhitespace()
+            if pos < buf.count && buf[pos] == UInt8(ascii: "}") {
+                pos += 1
+                return
+            }
+            while true {
+                skipWhitespace()
+                guard pos < buf.count, buf[pos] == UInt8(ascii: "\"") else { throw fail("expected a string key") }
+                try skipString()
+                skipWhitespace()
+                guard pos < buf.count, buf[pos] == UInt8(ascii: ":") else { throw fail("expected ':' after key") }
+                pos += 1
+                skipWhitespace()
+                try skipValue(depth: depth + 1)
+                skipWhitespace()
+                guard pos < buf.count else { throw fail("unterminated object") }
+                if buf[pos] == UInt8(ascii: ",") {
+                    pos += 1
+                    continue
+                }
+                if buf[pos] == UInt8(ascii: "}") {
+                    pos += 1
+                    return
+                }
+                throw fail("expected ',' or '}' in object")
+            }
+        case UInt8(ascii: "["):
+            guard depth < options.maxDepth else { throw fail("nesting deeper than \(options.maxDepth)") }
+            pos += 1
+            skipWhitespace()
+            if pos < buf.count && buf[pos] == UInt8(ascii: "]") {
+                pos += 1
+                return
+            }
+            while true {
+                skipWhitespace()
+                try skipValue(depth: depth + 1)
+                skipWhitespace()
+                guard pos < buf.count else { throw fail("unterminated array") }
+                if buf[pos] == UInt8(ascii: ",") {
+                    pos += 1
+                    continue
+                }
+                if buf[pos] == UInt8(ascii: "]") {
+                    pos += 1
+                    return
+                }
+                throw fail("expected ',' or ']' in array")
+            }
+        case UInt8(ascii: "\""): try skipString()
+        case UInt8(ascii: "t"): try literal("true")
+        case UInt8(ascii: "f"): try literal("false")
+        case UInt8(ascii: "n"): try literal("null")
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): _ = try scanNumber()
+        default: throw fail("unexpected character")
+        }
+    }
+
+    /// A string checked like `parseString` checks it, without building it; bytes that are not UTF-8 set
+    /// `validation.invalidUTF8`.
+    fileprivate mutating func skipString() throws(JSONParseError) {
+        pos += 1  // opening quote
+        while pos < buf.count {
+            let c = buf[pos]
+            if c == UInt8(ascii: "\"") {
+                pos += 1
+                return
+            }
+            if c < 0x20 { throw fail("control character in string") }
+            if c >= 0x80 {
+                let n = Self.utf8SequenceLength(buf, at: pos)
+                if n == 0 {
+                    validation.invalidUTF8 = true
+                    pos += 1
+                } else {
+                    pos += n
+                }
+                continue
+            }
+            pos += 1
+            guard c == UInt8(ascii: "\\") else { continue }
+            guard pos < buf.count else { break }
+            let e = buf[pos]
+            pos += 1
+            switch e {
+            case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"), UInt8(ascii: "b"), UInt8(ascii: "f"),
+                UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
+                continue
+            case UInt8(ascii: "u"): _ = try hex4()
+            case UInt8(ascii: "x") where options.allowHexEscapes:
+                guard pos + 2 <= buf.count, hexValue(buf[pos]) != nil, hexValue(buf[pos + 1]) != nil else {
+                    throw fail("invalid \\x escape")
+                }
+                // `\xHH` decodes to one byte, which need not be UTF-8 on its own: let the parser repair it.
+                validation.invalidUTF8 = true
+                pos += 2
+            default:
+                throw JSONParseError(offset: pos - 1, reason: "invalid escape '\\\(Character(Unicode.Scalar(e)))'")
+            }
+        }
+        throw fail("unterminated string")
+    }
+
+    /// The length of the well-formed UTF-8 sequence at `i` (whose first byte is >= 0x80), or 0 when it is not one
+    /// (overlong forms, surrogates and values above U+10FFFF included).
+    private static func utf8SequenceLength(_ buf: UnsafeBufferPointer<UInt8>, at i: Int) -> Int {
+        let b0 = buf[i]
+        func cont(_ k: Int, _ lo: UInt8 = 0x80, _ hi: UInt8 = 0xBF) -> Bool {
+            i + k < buf.count && buf[i + k] >= lo && buf[i + k] <= hi
+        }
+        switch b0 {
+        case 0xC2...0xDF: return cont(1) ? 2 : 0
+        case 0xE0: return cont(1, 0xA0) && cont(2) ? 3 : 0
+        case 0xE1...0xEC, 0xEE...0xEF: return cont(1) && cont(2) ? 3 : 0
+        case 0xED: return cont(1, 0x80, 0x9F) && cont(2) ? 3 : 0
+        case 0xF0: return cont(1, 0x90) && cont(2) && cont(3) ? 4 : 0
+        case 0xF1...0xF3: return cont(1) && cont(2) && cont(3) ? 4 : 0
+        case 0xF4: return cont(1, 0x80, 0x8F) && cont(2) && cont(3) ? 4 : 0
+        default: return 0
+        }
+    }
+}
+
+/// A pull reader over one JSON value: walks objects and arrays member by member, building the values a caller
+/// asks for (`value()`) and only validating the ones it skips (`skip()`, which returns their byte range so they
+/// can be kept as they are). The receiver decodes batches with it and keeps each event document's bytes.
+///
+///     if try r.beginObject() { repeat { let k = try r.key(); ... } while try r.nextMember() }
+public struct JSONReader {
+    private var parser: JSONParser
+
+    /// `buf` must outlive the reader.
+    public init(_ buf: UnsafeBufferPointer<UInt8>, options: JSONParser.Options = JSONParser.Options()) {
+        parser = JSONParser(buf: buf, options: options)
+        parser.skipWhitespace()
+    }
+
+    /// The offset of the next byte to read.
+    public var offset: Int { parser.pos }
+    /// Whether a skipped string held bytes that are not UTF-8 (see `JSONParser.Validation`); the caller resets it.
+    public var sawInvalidUTF8: Bool {
+        get { parser.validation.invalidUTF8 }
+        set { parser.validation.invalidUTF8 = newValue }
+    }
+
+    /// The next byte, without consuming it (nil at the end).
+    public var peek: UInt8? { parser.pos < parser.buf.count ? parser.buf[parser.pos] : nil }
+
+    /// Consumes `{`; true when the object has members (the reader then stands at the first key).
+    public mutating func beginObject() throws(JSONParseError) -> Bool {
+        try begin(UInt8(ascii: "{"), UInt8(ascii: "}"), "expected a JSON object")
+    }
+
+    /// Consumes `[`; true when the array has elements.
+    public mutating func beginArray() throws(JSONParseError) -> Bool {
+        try begin(UInt8(ascii: "["), UInt8(ascii: "]"), "expected a JSON array")
+    }
+
+    private mutating func begin(_ open: UInt8, _ close: UInt8, _ what: String) throws(JSONParseError) -> Bool {
+        guard peek == open else { throw parser.fail(what) }
+        parser.pos += 1
+        parser.skipWhitespace()
+        if peek == close {
+            parser.pos += 1
+            parser.skipWhitespace()
+            return false
+        }
+        return true
+    }
+
+    /// A member's key and its `:`.
+    public mutating func key() throws(JSONParseError) -> String {
+        guard peek == UInt8(ascii: "\"") else { throw parser.fail("expected a string key") }
+        let k = try parser.parseString()
+        parser.skipWhitespace()
+        guard peek == UInt8(ascii: ":") else { throw parser.fail("expected ':' after key") }
+        parser.pos += 1
+        parser.skipWhitespace()
+        return k
+    }
+
+    /// The next value, built.
+    public mutating func value() throws(JSONParseError) -> JSONValue {
+        let v = try parser.parseValue(depth: 1)
+        parser.skipWhitespace()
+        return v
+    }
+
+    /// The next value, validated and skipped; its byte range.
+    public mutating func skip() throws(JSONParseError) -> Range<Int> {
+        let start = parser.pos
+        try parser.skipValue(depth: 1)
+        let end = parser.pos
+        parser.skipWhitespace()
+        return start..<end
+    }
+
+    /// After a member's value: true when another member follows (`,` consumed), false at `}` (consumed).
+    public mutating func nextMember() throws(JSONParseError) -> Bool {
+        try next(UInt8(ascii: "}"), "expected ',' or '}' in object")
+    }
+
+    /// After an element: true when another element follows, false at `]`.
+    public mutating func nextElement() throws(JSONParseError) -> Bool {
+        try next(UInt8(ascii: "]"), "expected ',' or ']' in array")
+    }
+
+    private mutating func next(_ close: UInt8, _ what: String) throws(JSONParseError) -> Bool {
+        switch peek {
+        case UInt8(ascii: ","):
+            parser.pos += 1
+            parser.skipWhitespace()
+            return true
+        case close:
+            parser.pos += 1
+            parser.skipWhitespace()
+            return false
+        case nil: throw parser.fail("unexpected end of input")
+        default: throw parser.fail(what)
+        }
+    }
+
+    /// Checks that nothing but whitespace follows.
+    public mutating func end() throws(JSONParseError) {
+        parser.skipWhitespace()
+        if parser.pos != parser.buf.count { throw parser.fail("unexpected data after the JSON value") }
     }
 }
 

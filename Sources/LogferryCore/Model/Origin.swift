@@ -41,15 +41,23 @@ public struct NodeIdentity: Sendable, Hashable, CustomStringConvertible {
     }
 
     public var hex: String {
-        let digits = Array("0123456789abcdef".utf8)
-        var out: [UInt8] = []
-        out.reserveCapacity(32)
-        for b in bytes {
-            out.append(digits[Int(b >> 4)])
-            out.append(digits[Int(b & 0xF)])
-        }
-        return String(decoding: out, as: UTF8.self)
+        String(unsafeUninitializedCapacity: bytes.count * 2) { out in writeHex(into: out, at: 0) }
     }
+
+    /// Writes the 2 × `bytes.count` lowercase hex digits at `at`; returns the offset past them.
+    @inline(__always)
+    func writeHex(into out: UnsafeMutableBufferPointer<UInt8>, at: Int) -> Int {
+        var i = at
+        for b in bytes {
+            out[i] = Self.digit(b >> 4)
+            out[i + 1] = Self.digit(b & 0xF)
+            i += 2
+        }
+        return i
+    }
+
+    @inline(__always)
+    private static func digit(_ v: UInt8) -> UInt8 { v < 10 ? 0x30 + v : 0x57 + v }
 
     public var description: String { hex }
 
@@ -94,7 +102,27 @@ public struct EventOrigin: Sendable, Hashable {
     }
 
     /// The document ID: a pure function of the origin, `<node hex>-<seq>`.
-    public var documentID: String { "\(node.hex)-\(seq)" }
+    /// Built in one buffer (it is made for every event a destination writes or a receiver acknowledges).
+    public var documentID: String {
+        String(unsafeUninitializedCapacity: node.bytes.count * 2 + 21) { out in
+            var i = node.writeHex(into: out, at: 0)
+            out[i] = UInt8(ascii: "-")
+            i += 1
+            var digits: (UInt64, Int) = (seq, 0)
+            repeat {
+                digits.1 += 1
+                digits.0 /= 10
+            } while digits.0 > 0
+            var v = seq
+            var j = i + digits.1 - 1
+            repeat {
+                out[j] = UInt8(truncatingIfNeeded: v % 10) + 0x30
+                v /= 10
+                j -= 1
+            } while v > 0
+            return i + digits.1
+        }
+    }
 }
 
 /// The journal payload of a node: an event document plus its origin.

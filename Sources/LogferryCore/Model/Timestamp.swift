@@ -78,34 +78,35 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
             days -= 1
         }
         let (y, m, d) = Timestamp.civilFromDays(days)
-        func two(_ v: Int) {
-            out.append(UInt8(48 + v / 10))
-            out.append(UInt8(48 + v % 10))
-        }
-        let yy = max(0, min(9999, y))
-        out.append(UInt8(48 + yy / 1000))
-        out.append(UInt8(48 + (yy / 100) % 10))
-        two(yy % 100)
-        out.append(UInt8(ascii: "-"))
-        two(m)
-        out.append(UInt8(ascii: "-"))
-        two(d)
-        out.append(UInt8(ascii: "T"))
-        two(rem / 3600)
-        out.append(UInt8(ascii: ":"))
-        two((rem / 60) % 60)
-        out.append(UInt8(ascii: ":"))
-        two(rem % 60)
-        out.append(UInt8(ascii: "."))
         let digits = frac % 1_000_000 == 0 ? 3 : 6
-        var f = digits == 3 ? Int(frac / 1_000_000) : Int(frac / 1000)
-        var buf = [UInt8](repeating: 48, count: digits)
-        for i in stride(from: digits - 1, through: 0, by: -1) {
-            buf[i] = UInt8(48 + f % 10)
-            f /= 10
+        // Written into stack memory and appended once: this runs twice for every event a source journals.
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 27) { b in
+            func two(_ i: Int, _ v: Int) {
+                b[i] = UInt8(48 + v / 10)
+                b[i + 1] = UInt8(48 + v % 10)
+            }
+            let yy = max(0, min(9999, y))
+            two(0, yy / 100)
+            two(2, yy % 100)
+            b[4] = UInt8(ascii: "-")
+            two(5, m)
+            b[7] = UInt8(ascii: "-")
+            two(8, d)
+            b[10] = UInt8(ascii: "T")
+            two(11, rem / 3600)
+            b[13] = UInt8(ascii: ":")
+            two(14, (rem / 60) % 60)
+            b[16] = UInt8(ascii: ":")
+            two(17, rem % 60)
+            b[19] = UInt8(ascii: ".")
+            var f = digits == 3 ? Int(frac / 1_000_000) : Int(frac / 1000)
+            for i in stride(from: 19 + digits, through: 20, by: -1) {
+                b[i] = UInt8(48 + f % 10)
+                f /= 10
+            }
+            b[20 + digits] = UInt8(ascii: "Z")
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: b[0..<(21 + digits)]))
         }
-        out.append(contentsOf: buf)
-        out.append(UInt8(ascii: "Z"))
     }
 
     public var iso8601: String {

@@ -278,6 +278,12 @@ public final class FileStoreDestination: Sendable {
 
     func render(_ records: [SpoolRecord]) -> RenderedBatch {
         var batch = RenderedBatch()
+        // Without a selector only the members the path names are built (the rest is checked, not built), and
+        // consecutive events with the same path values reuse the expanded path.
+        let selector = configuration.selector
+        let pathKeys = template.macros.documentKeys
+        var lastPathValues: JSONObject?
+        var lastPath = ""
         for record in records {
             let event: SpooledEvent
             do {
@@ -294,10 +300,14 @@ public final class FileStoreDestination: Sendable {
             let id = event.resolvedOrigin(localNode: localNode, seq: record.seq).documentID
             let object: JSONObject
             do {
-                guard case .object(let o) = try JSONParser.parse(event.document) else {
-                    throw JSONParseError(offset: 0, reason: "the document is not a JSON object")
+                if selector == nil {
+                    object = try JSONParser.parseObject(event.document, keeping: pathKeys.contains)
+                } else {
+                    guard case .object(let o) = try JSONParser.parse(event.document) else {
+                        throw JSONParseError(offset: 0, reason: "the document is not a JSON object")
+                    }
+                    object = o
                 }
-                object = o
             } catch {
                 batch.undecodable += 1
                 if batch.firstProblem == nil { batch.firstProblem = "record \(record.seq): \(error)" }
@@ -306,15 +316,24 @@ public final class FileStoreDestination: Sendable {
                     to: template.expand(JSONObject()))
                 continue
             }
-            if let selector = configuration.selector, !selector.accepts(object: object) {
+            if let selector, !selector.accepts(object: object) {
                 batch.filtered += 1
                 continue
             }
-            let path = template.expand(object)
+            let path: String
+            if selector == nil, lastPathValues == object {
+                path = lastPath
+            } else {
+                path = template.expand(object)
+                if selector == nil {
+                    lastPathValues = object
+                    lastPath = path
+                }
+            }
             if event.document.contains(where: { $0 == 0x0A || $0 == 0x0D }) {
                 // Valid JSON holds raw line breaks only as whitespace; re-render so the document stays one line.
                 var w = JSONWriter(capacity: event.document.count)
-                w.write(object)
+                if case .object(let whole)? = try? JSONParser.parse(event.document) { w.write(whole) }
                 batch.append(documentWithID(w.bytes, id: id), to: path)
             } else {
                 batch.append(documentWithID(event.document, id: id), to: path)

@@ -89,6 +89,29 @@ public struct MacroString: Sendable, Equatable {
         self.parts = parts
     }
 
+    /// The top-level members of an event document that `expand(document:)` reads, so a caller can build only those
+    /// (`JSONParser.parseObject(_:keeping:)`) instead of the whole document.
+    public var documentKeys: Set<String> {
+        var keys: Set<String> = []
+        for case .macro(let m) in parts { keys.insert(Self.documentKey(of: m)) }
+        return keys
+    }
+
+    static func documentKey(of macro: Macro) -> String {
+        switch macro {
+        case .host: "host"
+        case .program: "program"
+        case .pid: "pid"
+        case .message: "message"
+        case .facility: "facility"
+        case .severity: "severity"
+        case .isodate, .unixtime, .year, .month, .day, .hour: "@timestamp"
+        case .source: "source"
+        case .file: "file"
+        case .field: "fields"
+        }
+    }
+
     /// Whether the string has no macros (its expansion is always `text` with `$$` unescaped).
     public var isConstant: Bool { !parts.contains { if case .macro = $0 { true } else { false } } }
 

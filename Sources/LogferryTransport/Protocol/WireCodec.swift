@@ -42,13 +42,32 @@ public enum WireCodec {
     public static func decode(_ buf: UnsafeBufferPointer<UInt8>, limits: WireLimits = WireLimits()) throws(WireError)
         -> WireMessage
     {
-        let value: JSONValue
+        // One pass with a pull reader: the members of the message are built, except each event's `doc`, which is
+        // validated and kept as bytes (a receiver stores documents, it does not need their values).
+        var obj = JSONObject()
+        var events: [WireEvent]?
         do {
-            value = try JSONParser.parse(buf)
+            var r = JSONReader(buf)
+            guard r.peek == UInt8(ascii: "{") else {
+                _ = try JSONParser.validate(buf)
+                throw WireError(.malformed, "a message must be a JSON object")
+            }
+            if try r.beginObject() {
+                repeat {
+                    let key = try r.key()
+                    if key == "events", r.peek == UInt8(ascii: "[") {
+                        events = try readEvents(&r, buf, limits: limits)
+                    } else {
+                        obj[key] = try r.value()
+                    }
+                } while try r.nextMember()
+            }
+            try r.end()
+        } catch let e as WireError {
+            throw e
         } catch {
             throw WireError(.malformed, "not JSON: \(error)")
         }
-        guard case .object(let obj) = value else { throw WireError(.malformed, "a message must be a JSON object") }
         guard let typeValue = obj["type"] else { throw WireError(.malformed, "missing \"type\"") }
         guard case .string(let type) = typeValue else { throw WireError(.malformed, "\"type\" must be a string") }
         switch type {
@@ -66,35 +85,11 @@ public enum WireCodec {
                     maxBatchEvents: try optionalInt(obj, "max_batch_events")))
         case "batch":
             let number = try u64(obj, "batch")
-            guard let eventsValue = obj["events"] else { throw WireError(.malformed, "batch: missing \"events\"") }
-            guard case .array(let items) = eventsValue else {
+            guard let events else {
+                if obj["events"] == nil { throw WireError(.malformed, "batch: missing \"events\"") }
                 throw WireError(.malformed, "batch: \"events\" must be an array")
             }
-            guard !items.isEmpty else { throw WireError(.malformed, "batch: \"events\" must not be empty") }
-            guard items.count <= limits.maxBatchEvents else {
-                throw WireError(
-                    .tooManyEvents,
-                    "batch of \(items.count) events; this receiver takes at most \(limits.maxBatchEvents)")
-            }
-            var events: [WireEvent] = []
-            events.reserveCapacity(items.count)
-            for (i, item) in items.enumerated() {
-                guard case .object(let e) = item else {
-                    throw WireError(.malformed, "batch: event \(i) is not an object")
-                }
-                let seq = try u64(e, "seq", context: "event \(i)")
-                let originHex = try string(e, "origin", context: "event \(i)")
-                guard let node = NodeIdentity(hex: originHex) else {
-                    throw WireError(.malformed, "event \(i): \"origin\" must be 32 hex digits")
-                }
-                let oseq = try u64(e, "oseq", context: "event \(i)")
-                guard seq >= 1, oseq >= 1 else { throw WireError(.malformed, "event \(i): sequences start at 1") }
-                guard let docValue = e["doc"] else { throw WireError(.malformed, "event \(i): missing \"doc\"") }
-                guard case .object(let doc) = docValue else {
-                    throw WireError(.malformed, "event \(i): \"doc\" must be a JSON object")
-                }
-                events.append(WireEvent(seq: seq, origin: EventOrigin(node: node, seq: oseq), doc: doc))
-            }
+            guard !events.isEmpty else { throw WireError(.malformed, "batch: \"events\" must not be empty") }
             return .batch(Batch(batch: number, events: events))
         case "ack":
             let number = try u64(obj, "batch")
@@ -115,6 +110,84 @@ public enum WireCodec {
         default:
             throw WireError(.unknownType, "unknown message type \"\(type.prefix(40))\"")
         }
+    }
+
+    /// A batch's `events` array. Each `doc` is validated and kept as the sender's bytes; only a document with an
+    /// `_id` member, an escaped key (which might spell `_id`) or bytes that are not UTF-8 is parsed and rendered
+    /// again (without `_id`, repaired), the rare path.
+    private static func readEvents(_ r: inout JSONReader, _ buf: UnsafeBufferPointer<UInt8>, limits: WireLimits) throws
+        -> [WireEvent]
+    {
+        var events: [WireEvent] = []
+        guard try r.beginArray() else { return events }
+        var total = 0
+        repeat {
+            defer { total += 1 }
+            if total >= limits.maxBatchEvents {
+                _ = try r.skip()  // counted for the error, not decoded
+                continue
+            }
+            let i = total
+            guard r.peek == UInt8(ascii: "{") else { throw WireError(.malformed, "batch: event \(i) is not an object") }
+            var e = JSONObject()
+            var document: [UInt8]?
+            if try r.beginObject() {
+                repeat {
+                    let key = try r.key()
+                    if key == "doc" {
+                        guard r.peek == UInt8(ascii: "{") else {
+                            throw WireError(.malformed, "event \(i): \"doc\" must be a JSON object")
+                        }
+                        r.sawInvalidUTF8 = false
+                        let range = try r.skip()
+                        document = storedDocument(UnsafeBufferPointer(rebasing: buf[range]), repair: r.sawInvalidUTF8)
+                    } else {
+                        e[key] = try r.value()
+                    }
+                } while try r.nextMember()
+            }
+            let seq = try u64(e, "seq", context: "event \(i)")
+            let originHex = try string(e, "origin", context: "event \(i)")
+            guard let node = NodeIdentity(hex: originHex) else {
+                throw WireError(.malformed, "event \(i): \"origin\" must be 32 hex digits")
+            }
+            let oseq = try u64(e, "oseq", context: "event \(i)")
+            guard seq >= 1, oseq >= 1 else { throw WireError(.malformed, "event \(i): sequences start at 1") }
+            guard let document else { throw WireError(.malformed, "event \(i): missing \"doc\"") }
+            events.append(WireEvent(seq: seq, origin: EventOrigin(node: node, seq: oseq), document: document))
+        } while try r.nextElement()
+        if total > limits.maxBatchEvents {
+            throw WireError(
+                .tooManyEvents, "batch of \(total) events; this receiver takes at most \(limits.maxBatchEvents)")
+        }
+        return events
+    }
+
+    /// The bytes to store for a validated document object: as they are, unless it may hold `_id` (the ID comes
+    /// from the origin; a peer's `_id` would clash with it) or needs UTF-8 repair.
+    static func storedDocument(_ doc: UnsafeBufferPointer<UInt8>, repair: Bool) -> [UInt8] {
+        if !repair && !mayHoldIDOrEscapedKey(doc) { return Array(doc) }
+        guard case .object(var object)? = try? JSONParser.parse(doc) else { return Array(doc) }
+        object["_id"] = nil
+        return JSONWriter.render(.object(object))
+    }
+
+    /// Whether `"_id"` or a `\u` escape occurs anywhere in the bytes (a cheap over-approximation of "a member is
+    /// named _id").
+    private static func mayHoldIDOrEscapedKey(_ b: UnsafeBufferPointer<UInt8>) -> Bool {
+        var i = 0
+        let n = b.count
+        while i + 1 < n {
+            if b[i] == UInt8(ascii: "\\"), b[i + 1] == UInt8(ascii: "u") { return true }
+            if b[i] == UInt8(ascii: "_"), i > 0, i + 3 < n, b[i - 1] == UInt8(ascii: "\""),
+                b[i + 1] == UInt8(ascii: "i"),
+                b[i + 2] == UInt8(ascii: "d"), b[i + 3] == UInt8(ascii: "\"")
+            {
+                return true
+            }
+            i += 1
+        }
+        return false
     }
 
     private static func field(_ obj: JSONObject, _ key: String, _ context: String?) -> String {
@@ -190,7 +263,7 @@ public enum WireCodec {
         case .batch(let b):
             var e = BatchEncoder(batch: b.batch)
             for ev in b.events {
-                e.append(seq: ev.seq, origin: ev.origin, document: JSONWriter.render(.object(ev.doc)))
+                e.append(seq: ev.seq, origin: ev.origin, document: ev.document)
             }
             return e.finish()
         case .ack(let a):

@@ -73,13 +73,25 @@ public struct WireEvent: Sendable, Equatable {
     public var seq: UInt64
     /// Where the event entered the system; its document ID derives from it.
     public var origin: EventOrigin
-    /// The event document.
-    public var doc: JSONObject
+    /// The event document: the bytes of one JSON object, as they came (decoded batches keep the sender's bytes
+    /// after checking them, so nothing is parsed into values and rendered again), without an `_id` member.
+    public var document: [UInt8]
 
-    public init(seq: UInt64, origin: EventOrigin, doc: JSONObject) {
+    /// `document` must be one JSON object without `_id` (`WireCodec.decode` guarantees it for what it returns).
+    public init(seq: UInt64, origin: EventOrigin, document: [UInt8]) {
         self.seq = seq
         self.origin = origin
-        self.doc = doc
+        self.document = document
+    }
+
+    public init(seq: UInt64, origin: EventOrigin, doc: JSONObject) {
+        self.init(seq: seq, origin: origin, document: JSONWriter.render(.object(doc)))
+    }
+
+    /// The document parsed (tests and tools; the receiver keeps the bytes).
+    public var doc: JSONObject {
+        if case .object(let o)? = try? JSONParser.parse(document) { return o }
+        return JSONObject()
     }
 }
 

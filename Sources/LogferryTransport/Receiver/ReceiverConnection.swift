@@ -130,11 +130,8 @@ struct ReceiverConnection: Sendable {
             for item in items {
                 for e in item.batch.events {
                     if plan.decisions[i] == .new {
-                        // The ID comes from the origin; an `_id` the peer put in the document would clash with it.
-                        var object = e.doc
-                        object["_id"] = nil
-                        let doc = JSONWriter.render(.object(object))
-                        payloads.append(SpooledEvent(origin: e.origin, document: doc).encoded())
+                        // `document` is a checked JSON object without `_id` (WireCodec.decode).
+                        payloads.append(SpooledEvent(origin: e.origin, document: e.document).encoded())
                     }
                     i += 1
                 }

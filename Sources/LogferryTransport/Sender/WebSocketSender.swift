@@ -393,7 +393,10 @@ public final class WebSocketSender: Service, Sendable {
                     pending = records.reversed()
                 }
                 let record = pending.removeLast()
-                guard let event = try? SpooledEvent.decode(record.payload), let object = Self.jsonObject(event.document)
+                // Parsed into values only when a selector needs them; otherwise just checked (a third of the cost).
+                guard let event = try? SpooledEvent.decode(record.payload),
+                    let object = configuration.selector == nil
+                        ? (Self.isJSONObject(event.document) ? JSONObject() : nil) : Self.jsonObject(event.document)
                 else {
                     counters.update { $0.recordsUndecodable += 1 }
                     logger.error(
@@ -472,7 +475,9 @@ public final class WebSocketSender: Service, Sendable {
 
     /// Whether a journal document is one JSON object. A document that is not would make the receiver close the
     /// connection on every retry and wedge the link, so it is checked here and skipped instead.
-    static func isJSONObject(_ document: [UInt8]) -> Bool { jsonObject(document) != nil }
+    static func isJSONObject(_ document: [UInt8]) -> Bool {
+        document.first == UInt8(ascii: "{") && (try? JSONParser.validate(document)) != nil
+    }
 
     /// The document as an object (parsed once for the check above and the selector), nil when it is not one.
     static func jsonObject(_ document: [UInt8]) -> JSONObject? {
