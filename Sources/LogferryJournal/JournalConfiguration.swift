@@ -44,7 +44,7 @@ public struct JournalConfiguration: Sendable, Equatable {
         segmentBytes: Int = 64 << 20,
         maxBytes: Int = 2 << 30,
         fsync: FsyncPolicy = .interval,
-        fsyncInterval: Duration = .milliseconds(100),
+        fsyncInterval: Duration = .milliseconds(10),
         whenFull: FullPolicy = .block,
         maxRecordBytes: Int = 16 << 20
     ) {

@@ -8,7 +8,7 @@ struct JournalConfigurationTests {
         #expect(c.segmentBytes == 64 << 20)
         #expect(c.maxBytes == 2 << 30)
         #expect(c.fsync == .interval)
-        #expect(c.fsyncInterval == .milliseconds(100))
+        #expect(c.fsyncInterval == .milliseconds(10))
         #expect(c.whenFull == .block)
         #expect(c.maxRecordBytes == 16 << 20)
         #expect(c.problems().isEmpty)

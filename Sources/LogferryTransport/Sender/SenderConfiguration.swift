@@ -61,7 +61,7 @@ public struct SenderConfiguration: Sendable {
         destinationName: String,
         maxBatchEvents: Int = 1000,
         maxBatchBytes: Int = 1 << 20,
-        batchLinger: Duration = .milliseconds(20),
+        batchLinger: Duration = .milliseconds(5),
         window: Int = 8,
         backoffInitial: Duration = .milliseconds(250),
         backoffMax: Duration = .seconds(30),

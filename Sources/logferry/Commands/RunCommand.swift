@@ -37,6 +37,7 @@ struct RunCommand: AsyncParsableCommand {
             return h
         }
         let logger = Logger(label: "logferry")
+        MallocTuning.limitArenas()
 
         let cfg: NodeConfig
         let quickstart = config == nil
@@ -119,7 +120,7 @@ enum Quickstart {
               data_dir: \(dir)
             journal:
               fsync: interval
-              fsync_interval: 100ms
+              fsync_interval: 10ms
             sources:
               local:
                 type: unix-dgram
@@ -174,4 +175,19 @@ func reloadListenerTokens(_ cfg: NodeConfig, into stores: [String: TokenStore], 
     logger.notice(
         "SIGHUP: config is valid; tokens reloaded; other changes apply on restart",
         metadata: ["reloaded": "\(reloaded.joined(separator: ", "))"])
+}
+
+/// glibc gives each thread that allocates its own malloc arena (up to 8 per core), and every arena keeps what was
+/// freed in it: with NIO's event loops, the cooperative pool and the I/O threads a forwarding node held ~8 MiB more
+/// than it used (bench `forward`: central peak RSS 57.5 → 49.6 MiB with one arena per core, same throughput).
+/// `MALLOC_ARENA_MAX` in the environment wins. `mallopt` is looked up with dlsym because Glibc's Swift module
+/// map does not export it (no listed package does either).
+enum MallocTuning {
+    static func limitArenas() {
+        guard getenv("MALLOC_ARENA_MAX") == nil, let sym = dlsym(nil, "mallopt") else { return }
+        typealias Mallopt = @convention(c) (Int32, Int32) -> Int32
+        let mArenaMax: Int32 = -8  // M_ARENA_MAX in <malloc.h>
+        let cores = Int32(clamping: max(2, sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+        _ = unsafeBitCast(sym, to: Mallopt.self)(mArenaMax, cores)
+    }
 }

@@ -44,8 +44,10 @@ struct JournalSection {
     var maxBytes: Int = 2 * 1024 * 1024 * 1024
     /// When appended records are fsynced.
     var fsync: Fsync = .interval
-    /// Group-commit period for `fsync: interval`.
-    var fsyncInterval: Duration = .milliseconds(100)
+    /// Group-commit period for `fsync: interval`. 10 ms: each forwarding tier adds up to this to an event's
+    /// latency and every ack waits for it, while 100 fsyncs a second cost a disk little (docs/BENCHMARKS.md:
+    /// 100 ms gave a p99 of ~480 ms edge → central and capped forwarding at ~38,000 msg/s).
+    var fsyncInterval: Duration = .milliseconds(10)
     /// What a full journal does with new records.
     var whenFull: WhenFull = .block
     /// Size of one segment file.
