@@ -113,4 +113,25 @@ import Testing
         #expect(Timestamp(nanos: 1_795_262_400 * 1_000_000_000 + 123_456_789).iso8601 == "2026-11-21T12:00:00.123456Z")
         #expect(Timestamp(nanos: -1_000_000_000).iso8601 == "1969-12-31T23:59:59.000Z")
     }
+    /// The eight-bytes-at-a-time scan finds exactly the byte a plain loop finds (seeded; the seed is printed).
+    @Test func wordScanAgreesWithAByteLoop() {
+        let seed = UInt64.random(in: 1...UInt64.max)
+        var rng = SplitMix64(seed: seed)
+        let pool: [UInt8] = Array(0x20...0x7E).filter { $0 != 0x22 && $0 != 0x5C }
+        for _ in 0..<20_000 {
+            let n = Int.random(in: 0...40, using: &rng)
+            var b = (0..<n).map { _ in pool.randomElement(using: &rng)! }
+            for _ in 0..<Int.random(in: 0...2, using: &rng) where n > 0 {
+                b[Int.random(in: 0..<n, using: &rng)] = [0x00, 0x1F, 0x22, 0x5C, 0x7F, 0x80, 0xC3, 0xFF].randomElement(
+                    using: &rng)!
+            }
+            let from = n == 0 ? 0 : Int.random(in: 0...n, using: &rng)
+            for stop in [false, true] {
+                let expected =
+                    b[from...].firstIndex { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C || (stop && $0 >= 0x80) } ?? n
+                let got = b.withUnsafeBufferPointer { JSONBytes.firstSpecial($0, from: from, stopAtNonASCII: stop) }
+                #expect(got == expected, "seed \(seed): \(b) from \(from) stopAtNonASCII \(stop)")
+            }
+        }
+    }
 }

@@ -228,6 +228,8 @@ public struct JSONParser {
         let start = pos
         // Fast path: no escapes.
         while pos < buf.count {
+            pos = JSONBytes.firstSpecial(buf, from: pos, stopAtNonASCII: false)
+            guard pos < buf.count else { break }
             let c = buf[pos]
             if c == UInt8(ascii: "\"") {
                 let s = String(decoding: UnsafeBufferPointer(rebasing: buf[start..<pos]), as: UTF8.self)
@@ -422,6 +424,8 @@ extension JSONParser {
     fileprivate mutating func skipString() throws(JSONParseError) {
         pos += 1  // opening quote
         while pos < buf.count {
+            pos = JSONBytes.firstSpecial(buf, from: pos, stopAtNonASCII: true)
+            guard pos < buf.count else { break }
             let c = buf[pos]
             if c == UInt8(ascii: "\"") {
                 pos += 1

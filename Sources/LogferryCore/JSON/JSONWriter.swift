@@ -101,6 +101,8 @@ public struct JSONWriter: Sendable {
         var i = 0
         let n = buf.count
         while i < n {
+            i = JSONBytes.firstSpecial(buf, from: i, stopAtNonASCII: true)
+            guard i < n else { break }
             let c = buf[i]
             var esc: UInt8 = 0
             if c < 0x20 || c == UInt8(ascii: "\"") || c == UInt8(ascii: "\\") {
@@ -133,5 +135,39 @@ public struct JSONWriter: Sendable {
             runStart = i
         }
         if runStart < n { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: buf[runStart..<n])) }
+    }
+}
+
+/// Scanning JSON string bytes eight at a time. Log messages are mostly ASCII without quotes or backslashes, and
+/// the per-byte loops of the writer and the parser were their hottest code (`appendEscaped`, `parseString`).
+enum JSONBytes {
+    /// The index of the first byte at or after `from` that is `"`, `\`, a control character (< 0x20) or, when
+    /// `stopAtNonASCII`, >= 0x80; `buf.count` when there is none.
+    @inline(__always)
+    static func firstSpecial(_ buf: UnsafeBufferPointer<UInt8>, from: Int, stopAtNonASCII: Bool) -> Int {
+        var i = from
+        let n = buf.count
+        if let base = buf.baseAddress, n - i >= 8 {
+            let raw = UnsafeRawPointer(base)
+            let ones: UInt64 = 0x0101_0101_0101_0101
+            let highs: UInt64 = 0x8080_8080_8080_8080
+            while i + 8 <= n {
+                let w = raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+                // "has a byte below N" and "has a zero byte" (Bit Twiddling Hacks): the lowest flagged byte is exact.
+                let control = (w &- ones &* 0x20) & ~w & highs
+                let q = w ^ (ones &* 0x22)
+                let b = w ^ (ones &* 0x5C)
+                var m = control | ((q &- ones) & ~q & highs) | ((b &- ones) & ~b & highs)
+                if stopAtNonASCII { m |= w & highs }
+                if m != 0 { return i + (m.trailingZeroBitCount >> 3) }
+                i += 8
+            }
+        }
+        while i < n {
+            let c = buf[i]
+            if c < 0x20 || c == 0x22 || c == 0x5C || (stopAtNonASCII && c >= 0x80) { return i }
+            i += 1
+        }
+        return n
     }
 }
