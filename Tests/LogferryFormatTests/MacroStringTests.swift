@@ -73,4 +73,16 @@ import Testing
         #expect(try MacroString("${HOST}").singleMacro == .host)
         #expect(try MacroString("x${HOST}").singleMacro == nil)
     }
+    /// The members a file destination builds for a path: exactly those its macros read.
+    @Test func documentKeysNameWhatExpansionReads() throws {
+        let m = try MacroString("/x/${HOST}/${YEAR}/${fields.app}-${PROGRAM}-${UNIXTIME}.log", options: .path)
+        #expect(m.documentKeys == ["host", "@timestamp", "fields", "program"])
+        #expect(try MacroString("/x/all.log").documentKeys.isEmpty)
+        let doc: JSONObject = [
+            "@timestamp": .string("2026-11-21T12:00:00.000Z"), "host": .string("web"), "program": .string("app"),
+            "fields": .object(["app": .string("shop")]), "message": .string("ignored"),
+        ]
+        let kept = JSONObject(doc.entries.filter { m.documentKeys.contains($0.key) })
+        #expect(m.expand(document: kept) == m.expand(document: doc))
+    }
 }

@@ -281,7 +281,7 @@ public final class FileStoreDestination: Sendable {
         // Without a selector only the members the path names are built (the rest is checked, not built), and
         // consecutive events with the same path values reuse the expanded path.
         let selector = configuration.selector
-        let pathKeys = template.macros.documentKeys
+        let pathKeys = Array(template.macros.documentKeys)  // a few keys: comparing beats hashing each member
         var lastPathValues: JSONObject?
         var lastPath = ""
         for record in records {
