@@ -12,6 +12,8 @@
 #   latency            the forwarding set-up at half of each daemon's measured max rate (from `forward` of the same
 #                      invocation, or BENCH_LAT_RATE): p50/p99 from send to the line in the central store
 #   rss50k             the forwarding set-up at 50,000 msg/s offered: CPU and peak RSS
+#   crash              the forwarding set-up, paced, while the central is killed with SIGKILL and restarted: numbered
+#                      messages counted at the store (lost and duplicated)
 # Peers run each workload with plain and with JSON output; logferry's file destination always writes JSON lines,
 # so its one run stands for both.
 #
@@ -23,6 +25,7 @@
 #   BENCH_N [200000]   messages per unix-dgram/unix-stream run      BENCH_FILE_LINES [1000000]  lines of the log file
 #   BENCH_FWD_N [200000] messages per forwarding run                BENCH_LAT_SECONDS [10]      latency run length
 #   BENCH_LAT_RATE     fixed offered rate of the latency runs       BENCH_RSS_RATE [50000] BENCH_RSS_N [250000]
+#   BENCH_CRASH_N [200000] BENCH_CRASH_RATE [20000] BENCH_CRASH_KILLS [2] BENCH_CRASH_STALL [15]  the crash runs
 #   BENCH_DAEMONS [logferry,syslog-ng,rsyslog]                      BENCH_STALL [3]  s without growth = done
 #   BENCH_CACHE [/var/tmp/logferry-bench]  input files and the unpacked rsyslog
 #   BENCH_TMP [/tmp]   where each run's directory (configs, journals, store) is made and removed

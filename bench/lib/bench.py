@@ -28,7 +28,7 @@ import tempfile
 import time
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
-WORKLOADS = ["dgram100", "dgram500", "stream", "file", "forward", "latency", "rss50k"]
+WORKLOADS = ["dgram100", "dgram500", "stream", "file", "forward", "latency", "rss50k", "crash"]
 DAEMONS = ["logferry", "syslog-ng", "rsyslog"]
 
 
@@ -232,6 +232,37 @@ class StoreCounter:
         return self.count
 
 
+class SeqCounter:
+    """Counts loggen's `seq: N` in the store files: distinct sequence numbers and lines, reading only complete lines
+    appended since the last poll (a crash test's store may hold a message twice)."""
+
+    SEQ = re.compile(rb"seq: (\d+)")
+
+    def __init__(self, pattern):
+        self.pattern = pattern
+        self.offsets = {}
+        self.seen = set()
+        self.lines = 0
+
+    def poll(self):
+        for path in glob.glob(self.pattern, recursive=True):
+            offset = self.offsets.get(path, 0)
+            try:
+                with open(path, "rb") as f:
+                    f.seek(offset)
+                    data = f.read()
+            except OSError:
+                continue
+            end = data.rfind(b"\n") + 1
+            for line in data[:end].splitlines():
+                self.lines += 1
+                m = self.SEQ.search(line)
+                if m:
+                    self.seen.add(int(m.group(1)))
+            self.offsets[path] = offset + end
+        return len(self.seen)
+
+
 def wait_store(counter, expected, sender, daemons, stall):
     """Polls the store until it holds `expected` lines, or the sender finished and nothing arrived for `stall`
     seconds. Returns (stored, time the last line was seen)."""
@@ -373,8 +404,10 @@ class Bench:
         body = src + 'action(type="omfile" file="%s" template="%s")\n' % (store, template)
         return [("node", self.rsyslog_node(w, "node", body), self.rs_env)]
 
-    def forward_setup(self, daemon, fmt, w, sock, port):
-        """Edge (unix-stream input, reliable forwarding on loopback) and central (store) for one daemon."""
+    def forward_setup(self, daemon, fmt, w, sock, port, reconnect_fast=False):
+        """Edge (unix-stream input, reliable forwarding on loopback) and central (store) for one daemon.
+        `reconnect_fast`: the peers' edges retry a lost central after 1 s instead of their defaults (syslog-ng
+        time-reopen 60 s, rsyslog resumeInterval 30 s), as logferry's backoff does, for the crash workload."""
         store = os.path.join(w, "store", "out.log")
         os.makedirs(os.path.dirname(store), exist_ok=True)
         if daemon == "logferry":
@@ -407,8 +440,9 @@ class Bench:
                 "edge",
                 'source s_in { unix-stream("%s" max-connections(16) %s); };\n'
                 'destination d_fwd { network("127.0.0.1" port(%d) transport("tcp")\n'
-                '    disk-buffer(reliable(yes) dir("%s/diskbuf") disk-buf-size(2147483648) mem-buf-size(67108864))); };\n'
-                "log { source(s_in); destination(d_fwd); flags(flow-control); };\n" % (sock, SYSLOG_NG_WINDOW, port, w),
+                '    disk-buffer(reliable(yes) dir("%s/diskbuf") disk-buf-size(2147483648) mem-buf-size(67108864))%s); };\n'
+                "log { source(s_in); destination(d_fwd); flags(flow-control); };\n"
+                % (sock, SYSLOG_NG_WINDOW, port, w, " time-reopen(1)" if reconnect_fast else ""),
             )
             return [("central", central, None), ("edge", edge, None)]
         template = "bench_json" if fmt == "json" else "RSYSLOG_FileFormat"
@@ -425,7 +459,7 @@ class Bench:
             'module(load="omrelp")\n'
             'action(type="omrelp" target="127.0.0.1" port="%d" template="RSYSLOG_ForwardFormat" windowSize="1024"\n'
             '       queue.type="LinkedList" queue.filename="fwd" queue.saveOnShutdown="on"\n'
-            '       action.resumeRetryCount="-1")\n' % (sock, port),
+            '       action.resumeRetryCount="-1"%s)\n' % (sock, port, ' action.resumeInterval="1"' if reconnect_fast else ""),
         )
         return [("central", central, self.rs_env), ("edge", edge, self.rs_env)]
 
@@ -480,7 +514,10 @@ class Bench:
                 record["run"],
                 ", ".join(
                     "%s=%s" % (k, record[k])
-                    for k in ("sent", "stored", "secs", "msgs_per_s", "cpu_s", "rss_mib", "p50_ms", "p99_ms", "error")
+                    for k in (
+                        "sent", "stored", "distinct", "lost", "duplicated", "kills", "secs", "msgs_per_s", "cpu_s",
+                        "rss_mib", "p50_ms", "p99_ms", "error",
+                    )
                     if k in record
                 ),
             ),
@@ -585,6 +622,81 @@ class Bench:
                 shutil.rmtree(w, ignore_errors=True)
         return record
 
+    def run_crash(self, workload, daemon, fmt, run):
+        """Reliable forwarding while the central is killed with SIGKILL and restarted, BENCH_CRASH_KILLS times:
+        every message is numbered (loggen's own `seq:`), and the store is counted by distinct numbers, so what was
+        lost and what was stored twice are both seen. Paced (BENCH_CRASH_RATE) so the kills land mid-stream."""
+        n = env_int("BENCH_CRASH_N", 200000)
+        rate = env_int("BENCH_CRASH_RATE", 20000)
+        kills = env_int("BENCH_CRASH_KILLS", 2)
+        w = tempfile.mkdtemp(prefix="lfb-%s-%s-" % (workload, daemon), dir=self.args.tmp)
+        record = {"workload": workload, "daemon": daemon, "format": fmt, "run": run, "rate": rate, "kills": 0}
+        daemons = []
+        try:
+            sock = os.path.join(w, "in.sock")
+            port = free_port()
+            specs = self.forward_setup(daemon, fmt, w, sock, port, reconnect_fast=True)
+            counter = SeqCounter(os.path.join(w, "store", "*.log"))
+            central = self.start(specs[:1], w, daemon)[0]
+            wait_until(lambda: tcp_listening(port), 20, "the central's port", [central])
+            edge = self.start(specs[1:], w, daemon)[0]
+            daemons = [central, edge]
+            wait_until(lambda: os.path.exists(sock), 20, "the edge's socket", daemons)
+            time.sleep(0.5)
+            argv = [self.args.loggen, "-x", "-S", "-s", "160", "-n", str(n), "-r", str(rate), "-I", "100000", sock]
+            out = open(os.path.join(w, "loggen.log"), "wb")
+            sender = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT)
+            self.children.append(sender)
+            t0 = time.time()
+            duration = n / rate
+            # Kills spread over the sending time; each central is restarted 1 s after its kill.
+            schedule = [t0 + duration * (i + 1) / (kills + 1) for i in range(kills)]
+            down_since = None
+            last, last_change = -1, time.time()
+            stall = env_float("BENCH_CRASH_STALL", 15)
+            while True:
+                now = time.time()
+                if down_since is None and schedule and now >= schedule[0]:
+                    schedule.pop(0)
+                    central.proc.kill()  # SIGKILL: no shutdown, no flush
+                    central.proc.wait()
+                    central.log.close()
+                    down_since = now
+                    record["kills"] += 1
+                elif down_since is not None and now - down_since >= 1.0:
+                    central = self.start([(specs[0][0] + "-%d" % record["kills"],) + tuple(specs[0][1:])], w, daemon)[0]
+                    daemons = [central, edge]
+                    down_since = None
+                c = counter.poll()
+                if c != last:
+                    last, last_change = c, now
+                if c >= n and not schedule and down_since is None:
+                    break
+                if sender.poll() is not None and not schedule and down_since is None and now - last_change > stall:
+                    break
+                if not edge.alive():
+                    raise RuntimeError("%s exited during the run (see its log)" % edge.label)
+                time.sleep(0.05)
+            sender.wait()
+            counter.poll()
+            sent = self.loggen_count(w, n)
+            distinct = len(counter.seen)
+            record.update(
+                sent=sent,
+                stored=counter.lines,
+                distinct=distinct,
+                lost=sent - distinct,
+                duplicated=counter.lines - distinct,
+                secs=round(time.time() - t0, 1),
+            )
+        except Exception as e:
+            record["error"] = str(e)
+        finally:
+            self.finish(daemons, record)
+            if not self.args.keep:
+                shutil.rmtree(w, ignore_errors=True)
+        return record
+
     def latency(self, w, sock, daemon, daemons):
         """Paced stamped sender into the edge, tailer on the central store; latency = time the line was read
         from the store minus the send time inside it."""
@@ -621,6 +733,8 @@ class Bench:
     def runs(self, workload, daemon, fmt):
         if workload in ("dgram100", "dgram500", "stream", "file"):
             return self.run_ingest(workload, daemon, fmt, self.current_run)
+        if workload == "crash":
+            return self.run_crash(workload, daemon, fmt, self.current_run)
         return self.run_forward(workload, daemon, fmt, self.current_run)  # forward, latency, rss50k
 
     def main(self, workloads, daemons):
@@ -631,7 +745,7 @@ class Bench:
             # "json" are the same workload: run once, reported in both rows. Latency and RSS runs: plain only.
             variants = []
             for d in daemons:
-                fmts = ["plain"] if d == "logferry" or workload in ("latency", "rss50k") else ["plain", "json"]
+                fmts = ["plain"] if d == "logferry" or workload in ("latency", "rss50k", "crash") else ["plain", "json"]
                 variants += [(d, f) for f in fmts]
             rates = {}
             for run in range(1, nruns + 1):

@@ -22,6 +22,8 @@ TITLES = {
     "latency": "4b. forwarding latency: send → line in the central store (offered: half of each daemon's median forwarding "
     "rate from `forward`, unless BENCH_LAT_RATE fixes it)",
     "rss50k": "4c. forwarding at a fixed 50,000 msg/s offered (edge + central): CPU and peak RSS",
+    "crash": "4d. reliable forwarding while the central is killed (SIGKILL) and restarted: numbered messages, counted "
+    "at the store",
 }
 
 
@@ -172,6 +174,40 @@ def latency_table(runs, out):
     out.append("")
 
 
+def crash_table(runs, out):
+    groups = groups_of(runs, "crash")
+    if not groups:
+        return
+    out.append("#### " + TITLES["crash"])
+    out.append("")
+    out.append(
+        "Each run sends BENCH_CRASH_N numbered messages (loggen's `seq:`) at BENCH_CRASH_RATE into the edge and kills the "
+        "central BENCH_CRASH_KILLS times with SIGKILL, restarting it 1 s later; the peers' edges retry after 1 s "
+        "(syslog-ng `time-reopen(1)`, rsyslog `action.resumeInterval=\"1\"`). lost = sent − distinct numbers in the "
+        "store; duplicated = lines − distinct numbers. Totals over all runs."
+    )
+    out.append("")
+    out.append("| daemon | runs | kills | sent | stored lines | lost | duplicated | runs with loss or duplicates |")
+    out.append("|---|---|---|---|---|---|---|---|")
+    for (daemon, fmt), g in sorted(groups.items(), key=lambda kv: (kv[0][0] != "logferry", kv[0])):
+        bad = sum(1 for r in g.ok if r.get("lost", 0) or r.get("duplicated", 0))
+        out.append(
+            "| %s | %d | %s | %s | %s | %s | %s | %d of %d |"
+            % (
+                daemon,
+                len(g.ok),
+                "{:,}".format(sum(r.get("kills", 0) for r in g.ok)),
+                "{:,}".format(sum(r.get("sent", 0) for r in g.ok)),
+                "{:,}".format(sum(r.get("stored", 0) for r in g.ok)),
+                "{:,}".format(sum(r.get("lost", 0) for r in g.ok)),
+                "{:,}".format(sum(r.get("duplicated", 0) for r in g.ok)),
+                bad,
+                len(g.ok),
+            )
+        )
+    out.append("")
+
+
 def verdict(ok):
     return "met" if ok else "**missed**"
 
@@ -284,6 +320,7 @@ def render(path):
         throughput_table(runs, wl, out)
     latency_table(runs, out)
     throughput_table(runs, "rss50k", out)
+    crash_table(runs, out)
     targets(runs, out)
     errors = [r for r in runs if "error" in r]
     if errors:
