@@ -206,13 +206,13 @@ def wait_until(cond, timeout, what, daemons=()):
     raise RuntimeError("timed out waiting for " + what)
 
 
-class StoreCounter:
-    """Counts newlines in the files matching a glob, reading only what was appended since the last poll."""
+class StoreReader:
+    """Reads what was appended to the files matching a glob since the last poll, complete lines only, and hands
+    it to `consume`."""
 
     def __init__(self, pattern):
         self.pattern = pattern
         self.offsets = {}
-        self.count = 0
 
     def poll(self):
         for path in glob.glob(self.pattern, recursive=True):
@@ -222,44 +222,51 @@ class StoreCounter:
                     f.seek(offset)
                     while True:
                         data = f.read(1 << 22)
-                        if not data:
+                        end = data.rfind(b"\n") + 1
+                        if end == 0:
                             break
-                        self.count += data.count(b"\n")
-                        offset += len(data)
+                        self.consume(data[:end])
+                        offset += end
+                        f.seek(offset)
             except OSError:
                 continue
             self.offsets[path] = offset
+        return self.result()
+
+
+class StoreCounter(StoreReader):
+    """Counts the lines in the store."""
+
+    def __init__(self, pattern):
+        super().__init__(pattern)
+        self.count = 0
+
+    def consume(self, data):
+        self.count += data.count(b"\n")
+
+    def result(self):
         return self.count
 
 
-class SeqCounter:
-    """Counts loggen's `seq: N` in the store files: distinct sequence numbers and lines, reading only complete lines
-    appended since the last poll (a crash test's store may hold a message twice)."""
+class SeqCounter(StoreReader):
+    """Counts loggen's `seq: N` in the store: distinct sequence numbers and lines (a crash test's store may hold
+    a message twice)."""
 
     SEQ = re.compile(rb"seq: (\d+)")
 
     def __init__(self, pattern):
-        self.pattern = pattern
-        self.offsets = {}
+        super().__init__(pattern)
         self.seen = set()
         self.lines = 0
 
-    def poll(self):
-        for path in glob.glob(self.pattern, recursive=True):
-            offset = self.offsets.get(path, 0)
-            try:
-                with open(path, "rb") as f:
-                    f.seek(offset)
-                    data = f.read()
-            except OSError:
-                continue
-            end = data.rfind(b"\n") + 1
-            for line in data[:end].splitlines():
-                self.lines += 1
-                m = self.SEQ.search(line)
-                if m:
-                    self.seen.add(int(m.group(1)))
-            self.offsets[path] = offset + end
+    def consume(self, data):
+        for line in data.splitlines():
+            self.lines += 1
+            m = self.SEQ.search(line)
+            if m:
+                self.seen.add(int(m.group(1)))
+
+    def result(self):
         return len(self.seen)
 
 
@@ -524,12 +531,27 @@ class Bench:
             flush=True,
         )
 
-    def run_ingest(self, workload, daemon, fmt, run):
-        n = env_int("BENCH_N", 200000)
+    def run_case(self, workload, daemon, fmt, run, body, **fields):
+        """One run: a fresh work directory and record for `body(w, record, daemons)`; the daemons it leaves in
+        `daemons` are stopped and accounted for, and a failed run is recorded while the benchmark goes on."""
         w = tempfile.mkdtemp(prefix="lfb-%s-%s-" % (workload, daemon), dir=self.args.tmp)
-        record = {"workload": workload, "daemon": daemon, "format": fmt, "run": run}
+        record = {"workload": workload, "daemon": daemon, "format": fmt, "run": run, **fields}
         daemons = []
         try:
+            body(w, record, daemons)
+        except Exception as e:  # a failed run is recorded, and the benchmark goes on with the next
+            record["error"] = str(e)
+        finally:
+            self.finish(daemons, record)
+            if not self.args.keep:
+                shutil.rmtree(w, ignore_errors=True)
+        return record
+
+    def run_ingest(self, workload, daemon, fmt, run):
+        n = env_int("BENCH_N", 200000)
+
+        def body(w, record, daemons):
+            nonlocal n
             if workload == "file":
                 n = env_int("BENCH_FILE_LINES", 1000000)
                 log = os.path.join(self.cache, "access.log")
@@ -540,7 +562,7 @@ class Bench:
                 specs = self.ingest_setup(daemon, fmt, w, "file", src)
                 counter = StoreCounter(os.path.join(w, "store", "*.log"))
                 t0 = time.time()
-                daemons = self.start(specs, w, daemon)
+                daemons[:] = self.start(specs, w, daemon)
                 stored, t_end = wait_store(counter, n, None, daemons, env_float("BENCH_STALL", 3))
                 sent, msg_bytes = n, size / n
             else:
@@ -551,7 +573,7 @@ class Bench:
                 sock = os.path.join(w, "in.sock")
                 specs = self.ingest_setup(daemon, fmt, w, kind, sock)
                 counter = StoreCounter(os.path.join(w, "store", "*.log"))
-                daemons = self.start(specs, w, daemon)
+                daemons[:] = self.start(specs, w, daemon)
                 wait_until(lambda: os.path.exists(sock), 20, "the input socket", daemons)
                 time.sleep(0.3)
                 t0 = time.time()
@@ -569,27 +591,21 @@ class Bench:
                 msgs_per_s=round(stored / secs),
                 mb_per_s=round(stored * msg_bytes / secs / 1e6, 2),
             )
-        except Exception as e:  # a failed run is recorded, and the benchmark goes on with the next
-            record["error"] = str(e)
-        finally:
-            self.finish(daemons, record)
-            if not self.args.keep:
-                shutil.rmtree(w, ignore_errors=True)
-        return record
+
+        return self.run_case(workload, daemon, fmt, run, body)
 
     def run_forward(self, workload, daemon, fmt, run):
         n = env_int("BENCH_FWD_N", 200000)
-        w = tempfile.mkdtemp(prefix="lfb-%s-%s-" % (workload, daemon), dir=self.args.tmp)
-        record = {"workload": workload, "daemon": daemon, "format": fmt, "run": run}
-        daemons = []
-        try:
+
+        def body(w, record, daemons):
+            nonlocal n
             infile = os.path.join(self.cache, "lines100.txt")
             make_syslog_file(infile, 100)
             sock = os.path.join(w, "in.sock")
             port = free_port()
             specs = self.forward_setup(daemon, fmt, w, sock, port)
             counter = StoreCounter(os.path.join(w, "store", "*.log"))
-            daemons = self.start(specs[:1], w, daemon)
+            daemons[:] = self.start(specs[:1], w, daemon)
             wait_until(lambda: tcp_listening(port), 20, "the central's port", daemons)
             daemons += self.start(specs[1:], w, daemon)
             wait_until(lambda: os.path.exists(sock), 20, "the edge's socket", daemons)
@@ -614,13 +630,8 @@ class Bench:
                     msgs_per_s=round(stored / secs),
                     mb_per_s=round(stored * 101 / secs / 1e6, 2),
                 )
-        except Exception as e:
-            record["error"] = str(e)
-        finally:
-            self.finish(daemons, record)
-            if not self.args.keep:
-                shutil.rmtree(w, ignore_errors=True)
-        return record
+
+        return self.run_case(workload, daemon, fmt, run, body)
 
     def run_crash(self, workload, daemon, fmt, run):
         """Reliable forwarding while the central is killed with SIGKILL and restarted, BENCH_CRASH_KILLS times:
@@ -629,10 +640,8 @@ class Bench:
         n = env_int("BENCH_CRASH_N", 200000)
         rate = env_int("BENCH_CRASH_RATE", 20000)
         kills = env_int("BENCH_CRASH_KILLS", 2)
-        w = tempfile.mkdtemp(prefix="lfb-%s-%s-" % (workload, daemon), dir=self.args.tmp)
-        record = {"workload": workload, "daemon": daemon, "format": fmt, "run": run, "rate": rate, "kills": 0}
-        daemons = []
-        try:
+
+        def body(w, record, daemons):
             sock = os.path.join(w, "in.sock")
             port = free_port()
             specs = self.forward_setup(daemon, fmt, w, sock, port, reconnect_fast=True)
@@ -640,7 +649,7 @@ class Bench:
             central = self.start(specs[:1], w, daemon)[0]
             wait_until(lambda: tcp_listening(port), 20, "the central's port", [central])
             edge = self.start(specs[1:], w, daemon)[0]
-            daemons = [central, edge]
+            daemons[:] = [central, edge]
             wait_until(lambda: os.path.exists(sock), 20, "the edge's socket", daemons)
             time.sleep(0.5)
             argv = [self.args.loggen, "-x", "-S", "-s", "160", "-n", str(n), "-r", str(rate), "-I", "100000", sock]
@@ -665,7 +674,7 @@ class Bench:
                     record["kills"] += 1
                 elif down_since is not None and now - down_since >= 1.0:
                     central = self.start([(specs[0][0] + "-%d" % record["kills"],) + tuple(specs[0][1:])], w, daemon)[0]
-                    daemons = [central, edge]
+                    daemons[:] = [central, edge]
                     down_since = None
                 c = counter.poll()
                 if c != last:
@@ -689,13 +698,8 @@ class Bench:
                 duplicated=counter.lines - distinct,
                 secs=round(time.time() - t0, 1),
             )
-        except Exception as e:
-            record["error"] = str(e)
-        finally:
-            self.finish(daemons, record)
-            if not self.args.keep:
-                shutil.rmtree(w, ignore_errors=True)
-        return record
+
+        return self.run_case(workload, daemon, fmt, run, body, rate=rate, kills=0)
 
     def latency(self, w, sock, daemon, daemons):
         """Paced stamped sender into the edge, tailer on the central store; latency = time the line was read

@@ -70,60 +70,18 @@ public struct JSONParser {
         guard pos < buf.count else { throw fail("unexpected end of input") }
         switch buf[pos] {
         case UInt8(ascii: "{"):
-            guard depth < options.maxDepth else { throw fail("nesting deeper than \(options.maxDepth)") }
-            pos += 1
             var obj = JSONObject()
-            skipWhitespace()
-            if pos < buf.count && buf[pos] == UInt8(ascii: "}") {
-                pos += 1
-                return .object(obj)
+            try walkObject(depth: depth) { p throws(JSONParseError) in
+                let key = try p.parseString()
+                try p.colon()
+                // A repeated key keeps its first position and the last value, as most parsers do.
+                obj[key] = try p.parseValue(depth: depth + 1)
             }
-            while true {
-                skipWhitespace()
-                guard pos < buf.count, buf[pos] == UInt8(ascii: "\"") else { throw fail("expected a string key") }
-                let key = try parseString()
-                skipWhitespace()
-                guard pos < buf.count, buf[pos] == UInt8(ascii: ":") else { throw fail("expected ':' after key") }
-                pos += 1
-                skipWhitespace()
-                let v = try parseValue(depth: depth + 1)
-                obj[key] = v  // a repeated key keeps its first position and the last value, as most parsers do
-                skipWhitespace()
-                guard pos < buf.count else { throw fail("unterminated object") }
-                if buf[pos] == UInt8(ascii: ",") {
-                    pos += 1
-                    continue
-                }
-                if buf[pos] == UInt8(ascii: "}") {
-                    pos += 1
-                    return .object(obj)
-                }
-                throw fail("expected ',' or '}' in object")
-            }
+            return .object(obj)
         case UInt8(ascii: "["):
-            guard depth < options.maxDepth else { throw fail("nesting deeper than \(options.maxDepth)") }
-            pos += 1
             var arr: [JSONValue] = []
-            skipWhitespace()
-            if pos < buf.count && buf[pos] == UInt8(ascii: "]") {
-                pos += 1
-                return .array(arr)
-            }
-            while true {
-                skipWhitespace()
-                arr.append(try parseValue(depth: depth + 1))
-                skipWhitespace()
-                guard pos < buf.count else { throw fail("unterminated array") }
-                if buf[pos] == UInt8(ascii: ",") {
-                    pos += 1
-                    continue
-                }
-                if buf[pos] == UInt8(ascii: "]") {
-                    pos += 1
-                    return .array(arr)
-                }
-                throw fail("expected ',' or ']' in array")
-            }
+            try walkArray(depth: depth) { p throws(JSONParseError) in arr.append(try p.parseValue(depth: depth + 1)) }
+            return .array(arr)
         case UInt8(ascii: "\""):
             return .string(try parseString())
         case UInt8(ascii: "t"):
@@ -140,6 +98,59 @@ public struct JSONParser {
         default:
             throw fail("unexpected character")
         }
+    }
+
+    /// The object at `pos` (`{`): `member` reads each member from its key's opening quote through its value.
+    fileprivate mutating func walkObject(
+        depth: Int, _ member: (inout JSONParser) throws(JSONParseError) -> Void
+    ) throws(JSONParseError) {
+        try walk(depth: depth, close: UInt8(ascii: "}"), kind: "object") { p throws(JSONParseError) in
+            guard p.pos < p.buf.count, p.buf[p.pos] == UInt8(ascii: "\"") else { throw p.fail("expected a string key") }
+            try member(&p)
+        }
+    }
+
+    /// The array at `pos` (`[`): `element` reads each element.
+    fileprivate mutating func walkArray(
+        depth: Int, _ element: (inout JSONParser) throws(JSONParseError) -> Void
+    ) throws(JSONParseError) {
+        try walk(depth: depth, close: UInt8(ascii: "]"), kind: "array", element)
+    }
+
+    /// The brackets, commas, whitespace and depth limit of an object or array, for building and skipping alike.
+    private mutating func walk(
+        depth: Int, close: UInt8, kind: StaticString, _ item: (inout JSONParser) throws(JSONParseError) -> Void
+    ) throws(JSONParseError) {
+        guard depth < options.maxDepth else { throw fail("nesting deeper than \(options.maxDepth)") }
+        pos += 1
+        skipWhitespace()
+        if pos < buf.count && buf[pos] == close {
+            pos += 1
+            return
+        }
+        while true {
+            skipWhitespace()
+            try item(&self)
+            skipWhitespace()
+            guard pos < buf.count else { throw fail("unterminated \(kind)") }
+            if buf[pos] == UInt8(ascii: ",") {
+                pos += 1
+                continue
+            }
+            if buf[pos] == close {
+                pos += 1
+                return
+            }
+            throw fail("expected ',' or '\(Character(Unicode.Scalar(close)))' in \(kind)")
+        }
+    }
+
+    /// The `:` after a key, with the whitespace around it.
+    fileprivate mutating func colon() throws(JSONParseError) {
+        skipWhitespace()
+        guard pos < buf.count, buf[pos] == UInt8(ascii: ":") else { throw fail("expected ':' after key") }
+        pos += 1
+        skipWhitespace()
     }
 
     fileprivate mutating func literal(_ word: StaticString) throws(JSONParseError) {
@@ -359,57 +370,13 @@ extension JSONParser {
         guard pos < buf.count else { throw fail("unexpected end of input") }
         switch buf[pos] {
         case UInt8(ascii: "{"):
-            guard depth < options.maxDepth else { throw fail("nesting deeper than \(options.maxDepth)") }
-            pos += 1
-            skipWhitespace()
-            if pos < buf.count && buf[pos] == UInt8(ascii: "}") {
-                pos += 1
-                return
-            }
-            while true {
-                skipWhitespace()
-                guard pos < buf.count, buf[pos] == UInt8(ascii: "\"") else { throw fail("expected a string key") }
-                try skipString()
-                skipWhitespace()
-                guard pos < buf.count, buf[pos] == UInt8(ascii: ":") else { throw fail("expected ':' after key") }
-                pos += 1
-                skipWhitespace()
-                try skipValue(depth: depth + 1)
-                skipWhitespace()
-                guard pos < buf.count else { throw fail("unterminated object") }
-                if buf[pos] == UInt8(ascii: ",") {
-                    pos += 1
-                    continue
-                }
-                if buf[pos] == UInt8(ascii: "}") {
-                    pos += 1
-                    return
-                }
-                throw fail("expected ',' or '}' in object")
+            try walkObject(depth: depth) { p throws(JSONParseError) in
+                try p.skipString()
+                try p.colon()
+                try p.skipValue(depth: depth + 1)
             }
         case UInt8(ascii: "["):
-            guard depth < options.maxDepth else { throw fail("nesting deeper than \(options.maxDepth)") }
-            pos += 1
-            skipWhitespace()
-            if pos < buf.count && buf[pos] == UInt8(ascii: "]") {
-                pos += 1
-                return
-            }
-            while true {
-                skipWhitespace()
-                try skipValue(depth: depth + 1)
-                skipWhitespace()
-                guard pos < buf.count else { throw fail("unterminated array") }
-                if buf[pos] == UInt8(ascii: ",") {
-                    pos += 1
-                    continue
-                }
-                if buf[pos] == UInt8(ascii: "]") {
-                    pos += 1
-                    return
-                }
-                throw fail("expected ',' or ']' in array")
-            }
+            try walkArray(depth: depth) { p throws(JSONParseError) in try p.skipValue(depth: depth + 1) }
         case UInt8(ascii: "\""): try skipString()
         case UInt8(ascii: "t"): try literal("true")
         case UInt8(ascii: "f"): try literal("false")
@@ -537,10 +504,7 @@ public struct JSONReader {
     public mutating func key() throws(JSONParseError) -> String {
         guard peek == UInt8(ascii: "\"") else { throw parser.fail("expected a string key") }
         let k = try parser.parseString()
-        parser.skipWhitespace()
-        guard peek == UInt8(ascii: ":") else { throw parser.fail("expected ':' after key") }
-        parser.pos += 1
-        parser.skipWhitespace()
+        try parser.colon()
         return k
     }
 
