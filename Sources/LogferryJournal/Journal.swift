@@ -298,6 +298,10 @@ public final class Journal: Spool {
     }
 
     /// Sizes, sequence range, cursors and their lag, counters. In memory only: cheap, never blocks on I/O.
+    /// How many `waitForRecords` calls are waiting now (tests wait for a waiter to be registered before they
+    /// append, so they prove the append wakes it rather than that it returned at once).
+    var recordWaiterCount: Int { state.withLock { $0.recordWaiters.count } }
+
     public func stat() -> JournalStat {
         state.withLock { s in
             JournalStat(

@@ -103,7 +103,7 @@ public func canConnect(port: Int) -> Bool {
 /// (from `dir/tokens`), storing documents under `dir/store/${HOST}/${PROGRAM}.log`. Returns the config path.
 public func writeReceiverConfig(dir: String, port: Int, token: String) throws -> String {
     try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-    try (token + "\n").write(toFile: dir + "/tokens", atomically: true, encoding: .utf8)
+    try (token + "\n").write(toFile: dir + "/tokens", atomically: false, encoding: .utf8)
     let config = """
         node:
           name: central
@@ -118,6 +118,6 @@ public func writeReceiverConfig(dir: String, port: Int, token: String) throws ->
             type: file
             path: \(dir)/store/${HOST}/${PROGRAM}.log
         """
-    try config.write(toFile: dir + "/logferry.yaml", atomically: true, encoding: .utf8)
+    try config.write(toFile: dir + "/logferry.yaml", atomically: false, encoding: .utf8)
     return dir + "/logferry.yaml"
 }

@@ -49,7 +49,7 @@ public final class NginxProxy {
                 }
             }
             """
-        try config.write(toFile: configPath, atomically: true, encoding: .utf8)
+        try config.write(toFile: configPath, atomically: false, encoding: .utf8)
     }
 
     /// `nginx -t`: nil when the config is valid, else nginx's complaint.

@@ -43,7 +43,7 @@ public struct TestPKI: Sendable {
             ["req", "-new"] + keyArgs + [
                 "-keyout", "\(d)/\(name).key", "-out", "\(d)/\(name).csr", "-subj", "/CN=\(cn)",
             ])
-        try ext.write(toFile: "\(d)/\(name).ext", atomically: true, encoding: .utf8)
+        try ext.write(toFile: "\(d)/\(name).ext", atomically: false, encoding: .utf8)
         try await openssl([
             "x509", "-req", "-in", "\(d)/\(name).csr", "-CA", "\(d)/\(ca).pem", "-CAkey", "\(d)/\(ca).key",
             "-CAcreateserial", "-out", "\(d)/\(name).pem", "-days", "2", "-extfile", "\(d)/\(name).ext",

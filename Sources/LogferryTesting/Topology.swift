@@ -36,7 +36,7 @@ public final class TestNode {
     /// Replaces the config (takes effect at the next start).
     public func writeConfig(_ config: String) throws {
         try config.replacingOccurrences(of: "${DIR}", with: dir).write(
-            toFile: configPath, atomically: true, encoding: .utf8)
+            toFile: configPath, atomically: false, encoding: .utf8)
     }
 
     /// Starts `logferry run --config DIR/logferry.yaml`.

@@ -50,7 +50,7 @@ struct AllSourcesTests {
           store:
             type: file
             path: \(dir)/store/${SOURCE}.log
-        """.write(toFile: dir + "/logferry.yaml", atomically: true, encoding: .utf8)
+        """.write(toFile: dir + "/logferry.yaml", atomically: false, encoding: .utf8)
         let check = try await offThePool {
             try LogferryProcess.runToCompletion(["check", "--config", dir + "/logferry.yaml"])
         }

@@ -98,7 +98,7 @@ struct CertsCommandTests {
             #expect(r.err.contains(expected), "\(args): \(r.err)")
         }
         // A directory that is a file.
-        try "x".write(toFile: dir + "/file", atomically: true, encoding: .utf8)
+        try "x".write(toFile: dir + "/file", atomically: false, encoding: .utf8)
         let notDir = try run(["certs", "ca", "--dir", dir + "/file"])
         #expect(notDir.code == 1 && notDir.err.contains("not a directory"), "\(notDir.err)")
     }

@@ -40,7 +40,7 @@ struct EdgeToCentralTests {
                 url: ws://127.0.0.1:\(port)/v1/ingest
                 token: s3cret-token
             """
-        try config.write(toFile: dir + "/logferry.yaml", atomically: true, encoding: .utf8)
+        try config.write(toFile: dir + "/logferry.yaml", atomically: false, encoding: .utf8)
         return Node(dir: dir, configPath: dir + "/logferry.yaml")
     }
 

@@ -41,7 +41,7 @@ struct FileTailKillTests {
                 type: file
                 path: \(base)/store/${SOURCE}.log
             """
-        try config.write(toFile: base + "/logferry.yaml", atomically: true, encoding: .utf8)
+        try config.write(toFile: base + "/logferry.yaml", atomically: false, encoding: .utf8)
         let args = ["run", "--config", base + "/logferry.yaml"]
         var node = try LogferryProcess(arguments: args, logPath: base + "/logferry.log")
         defer { node.terminate() }

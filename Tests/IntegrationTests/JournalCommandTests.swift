@@ -29,7 +29,7 @@ struct JournalCommandTests {
                 type: websocket
                 url: ws://127.0.0.1:\(freeTCPPort())/v1/ingest
             """
-        try config.write(toFile: base + "/logferry.yaml", atomically: true, encoding: .utf8)
+        try config.write(toFile: base + "/logferry.yaml", atomically: false, encoding: .utf8)
         return (base + "/logferry.yaml", dataDir, socket)
     }
 
@@ -193,7 +193,7 @@ struct JournalCommandTests {
           nowhere:
             type: websocket
             url: ws://127.0.0.1:\(freeTCPPort())/v1/ingest
-        """.write(toFile: base + "/edge.yaml", atomically: true, encoding: .utf8)
+        """.write(toFile: base + "/edge.yaml", atomically: false, encoding: .utf8)
         let edge = try LogferryProcess(
             arguments: ["run", "--config", base + "/edge.yaml"], logPath: base + "/edge.log")
         #expect(await eventually(timeout: 20) { FileManager.default.fileExists(atPath: base + "/log.sock") })

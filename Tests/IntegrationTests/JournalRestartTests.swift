@@ -26,7 +26,7 @@ struct JournalRestartTests {
         for (name, body) in destinations.sorted(by: { $0.key < $1.key }) {
             text += "  \(name):\n" + body.split(separator: "\n").map { "    " + $0 }.joined(separator: "\n") + "\n"
         }
-        try text.write(toFile: base + "/logferry.yaml", atomically: true, encoding: .utf8)
+        try text.write(toFile: base + "/logferry.yaml", atomically: false, encoding: .utf8)
         return base + "/logferry.yaml"
     }
 

@@ -54,7 +54,7 @@ struct MetricsTests {
           archive:
             type: file
             path: \(dir)/store/out.log
-        """.write(toFile: dir + "/logferry.yaml", atomically: true, encoding: .utf8)
+        """.write(toFile: dir + "/logferry.yaml", atomically: false, encoding: .utf8)
         let node = try LogferryProcess(arguments: ["run", "--config", dir + "/logferry.yaml"], logPath: dir + "/log")
         defer { node.terminate() }
         #expect(await eventually(timeout: 20) { canConnect(port: port) }, "metrics never listened: \(node.log)")
@@ -107,7 +107,7 @@ struct MetricsTests {
             type: websocket
             url: ws://127.0.0.1:\(wsPort)/v1/ingest
             token: t0ken
-        """.write(toFile: dir + "/edge.yaml", atomically: true, encoding: .utf8)
+        """.write(toFile: dir + "/edge.yaml", atomically: false, encoding: .utf8)
         let edge = try LogferryProcess(arguments: ["run", "--config", dir + "/edge.yaml"], logPath: dir + "/edge.log")
         defer { edge.terminate() }
         #expect(await eventually(timeout: 20) { canConnect(port: metricsPort) }, "edge never started: \(edge.log)")

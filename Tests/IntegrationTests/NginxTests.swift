@@ -74,7 +74,7 @@ struct NginxTests {
                 type: file
                 path: \(base)/store/${SOURCE}.log
             """
-        try config.write(toFile: base + "/logferry.yaml", atomically: true, encoding: .utf8)
+        try config.write(toFile: base + "/logferry.yaml", atomically: false, encoding: .utf8)
         let node = try LogferryProcess(
             arguments: ["run", "--config", base + "/logferry.yaml"], logPath: base + "/logferry.log")
         defer { node.terminate() }
@@ -108,7 +108,7 @@ struct NginxTests {
                 }
             }
             """
-        try nginxConf.write(toFile: base + "/nginx.conf", atomically: true, encoding: .utf8)
+        try nginxConf.write(toFile: base + "/nginx.conf", atomically: false, encoding: .utf8)
         let check = try runTool(
             nginx, ["-t", "-p", base, "-c", base + "/nginx.conf", "-e", base + "/nginx-startup.log"])
         #expect(check.code == 0, "nginx -t rejected the generated config:\n\(check.err)")

@@ -152,7 +152,7 @@ struct SupervisorTests {
             open(sys.argv[5], "w").close()
             time.sleep(3600)
             """
-        try writer.write(toFile: base + "/writer.py", atomically: true, encoding: .utf8)
+        try writer.write(toFile: base + "/writer.py", atomically: false, encoding: .utf8)
         var conf = """
             [unix_http_server]
             file=\(base)/supervisor.sock
@@ -180,7 +180,7 @@ struct SupervisorTests {
 
                 """
         }
-        try conf.write(toFile: base + "/supervisord.conf", atomically: true, encoding: .utf8)
+        try conf.write(toFile: base + "/supervisord.conf", atomically: false, encoding: .utf8)
 
         let config = """
             node:
@@ -198,7 +198,7 @@ struct SupervisorTests {
                 type: file
                 path: \(base)/store/${SOURCE}.log
             """
-        try config.write(toFile: base + "/logferry.yaml", atomically: true, encoding: .utf8)
+        try config.write(toFile: base + "/logferry.yaml", atomically: false, encoding: .utf8)
         let node = try LogferryProcess(
             arguments: ["run", "--config", base + "/logferry.yaml"], logPath: base + "/logferry.log")
         defer { node.terminate() }

@@ -32,7 +32,7 @@ struct TokenReloadTests {
             type: websocket
             url: ws://127.0.0.1:\(port)/v1/ingest
             token: new-token-2222
-        """.write(toFile: base + "/edge.yaml", atomically: true, encoding: .utf8)
+        """.write(toFile: base + "/edge.yaml", atomically: false, encoding: .utf8)
         let central = try LogferryProcess(
             arguments: ["run", "--config", centralConfig], logPath: base + "/central.log")
         defer { central.terminate() }
@@ -50,7 +50,7 @@ struct TokenReloadTests {
             "the central never refused the edge:\n\(central.log.suffix(2000))")
         #expect(storedDocuments(under: centralDir + "/store").isEmpty)
 
-        try "old-token-1111\nnew-token-2222\n".write(toFile: centralDir + "/tokens", atomically: true, encoding: .utf8)
+        try "old-token-1111\nnew-token-2222\n".write(toFile: centralDir + "/tokens", atomically: false, encoding: .utf8)
         kill(central.pid, SIGHUP)
         let arrived = await eventually(timeout: 60, interval: 0.2) {
             storedDocuments(under: centralDir + "/store").count >= lines.count

@@ -68,7 +68,7 @@ struct PresetLiveTests {
         let base = try makeTempDirectory("preset-nginx")
         defer { try? FileManager.default.removeItem(atPath: base) }
         try FileManager.default.createDirectory(atPath: base + "/www", withIntermediateDirectories: true)
-        try "hi\n".write(toFile: base + "/www/index.html", atomically: true, encoding: .utf8)
+        try "hi\n".write(toFile: base + "/www/index.html", atomically: false, encoding: .utf8)
         let port = freeTCPPort()
         // The JSON format of the fixtures: every variable quoted, as most published nginx JSON formats do.
         let vars = [
@@ -104,7 +104,7 @@ struct PresetLiveTests {
                 }
             }
             """
-        try conf.write(toFile: base + "/nginx.conf", atomically: true, encoding: .utf8)
+        try conf.write(toFile: base + "/nginx.conf", atomically: false, encoding: .utf8)
         let master = try spawnLogged(
             nginx, ["-p", base, "-c", base + "/nginx.conf", "-e", base + "/startup.log"], output: base + "/nginx.out")
         let listening = await eventually(timeout: 20) { canConnect(port: port) }
@@ -192,7 +192,7 @@ struct PresetLiveTests {
             stderr_logfile=\(logs)/job.err.log
 
             """
-        try conf.write(toFile: base + "/sv.conf", atomically: true, encoding: .utf8)
+        try conf.write(toFile: base + "/sv.conf", atomically: false, encoding: .utf8)
         // Through an exec wrapper that clears the signal mask (a child of a test thread inherits a blocked SIGTERM).
         let unblock =
             "import os, signal, sys; signal.pthread_sigmask(signal.SIG_SETMASK, []); os.execv(sys.argv[1], sys.argv[1:])"

@@ -1,5 +1,6 @@
 import Foundation
 import LogferryCore
+import LogferryTesting
 import Testing
 
 @testable import LogferryJournal
@@ -133,7 +134,7 @@ struct JournalTests {
             // The first fsync runs at once; the next may only start an interval after it.
             #expect(try await journal.append([payload(1)]) == 1...1)
             let second = Task { try await journal.append([payload(2)]) }
-            try await eventually { journal.stat().lastWrittenSequence == 2 }
+            #expect(await eventually(timeout: 5) { journal.stat().lastWrittenSequence == 2 })
             // Written, not yet durable: invisible.
             #expect(await journal.lastSequence() == 1)
             #expect(try await journal.read(after: 1, maxRecords: 10, maxBytes: 1 << 20).isEmpty)
@@ -169,7 +170,7 @@ struct JournalTests {
             try await journal.waitForRecords(after: 0)  // already there: returns at once
 
             let waiter = Task { try await journal.waitForRecords(after: 1) }
-            try await Task.sleep(for: .milliseconds(20))
+            #expect(await eventually(timeout: 5) { journal.recordWaiterCount == 1 })
             _ = try await journal.append([payload(2)])
             try await withTimeout { try await waiter.value }
             await journal.close()
@@ -180,7 +181,7 @@ struct JournalTests {
         try await withTemporaryDirectory { dir in
             let journal = try await openJournal(testConfiguration(dir))
             let waiter = Task { try await journal.waitForRecords(after: 0) }
-            try await Task.sleep(for: .milliseconds(20))
+            #expect(await eventually(timeout: 5) { journal.recordWaiterCount == 1 })
             waiter.cancel()
             await #expect(throws: CancellationError.self) { try await withTimeout { try await waiter.value } }
 
@@ -198,7 +199,7 @@ struct JournalTests {
         try await withTemporaryDirectory { dir in
             let journal = try await openJournal(testConfiguration(dir))
             let waiter = Task { try await journal.waitForRecords(after: 0) }
-            try await Task.sleep(for: .milliseconds(20))
+            #expect(await eventually(timeout: 5) { journal.recordWaiterCount == 1 })
             await journal.close()
             await #expect(throws: SpoolError.closed) { try await withTimeout { try await waiter.value } }
         }
@@ -332,7 +333,7 @@ struct JournalTests {
                 try await Task.sleep(for: .milliseconds(50))
                 return try await journal.append([payload(17, size: 1000)])
             }
-            try await eventually { journal.stat().blockedAppends == 2 }
+            #expect(await eventually(timeout: 5) { journal.stat().blockedAppends == 2 })
             #expect(journal.stat().lastWrittenSequence == 15)
 
             try await journal.commit(cursor: "a", through: 6, state: [])
@@ -350,7 +351,7 @@ struct JournalTests {
             _ = try await journal.openCursor("a")
             try await appendEach(journal, 1...15, size: 1000)
             let blocked = Task { try await journal.append([payload(16, size: 1000)]) }
-            try await eventually { journal.stat().blockedAppends == 1 }
+            #expect(await eventually(timeout: 5) { journal.stat().blockedAppends == 1 })
             blocked.cancel()
             await #expect(throws: CancellationError.self) { try await withTimeout { try await blocked.value } }
             #expect(journal.stat().blockedAppends == 0)
@@ -366,7 +367,7 @@ struct JournalTests {
             let journal = try await openJournal(fullConfiguration(dir, .block))
             try await appendEach(journal, 1...15, size: 1000)
             let blocked = Task { try await journal.append([payload(16, size: 1000)]) }
-            try await eventually { journal.stat().blockedAppends == 1 }
+            #expect(await eventually(timeout: 5) { journal.stat().blockedAppends == 1 })
             await journal.close()
             await #expect(throws: SpoolError.closed) { try await withTimeout { try await blocked.value } }
         }
@@ -497,7 +498,7 @@ struct JournalBlockDrainTests {
                 }
             }
             // Nobody commits yet: appenders pause at the cap.
-            try await eventually { journal.stat().blockedAppends > 0 }
+            #expect(await eventually(timeout: 5) { journal.stat().blockedAppends > 0 })
             let paused = journal.stat()
             try await Task.sleep(for: .milliseconds(100))
             #expect(journal.stat().lastWrittenSequence == paused.lastWrittenSequence)

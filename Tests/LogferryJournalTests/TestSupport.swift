@@ -101,10 +101,6 @@ func withTimeout<T: Sendable>(seconds: Double = 10, _ body: @escaping @Sendable 
     }
 }
 
-/// Polls `condition` until it holds (or a few seconds pass).
-func eventually(_ condition: () -> Bool) async throws {
-    for _ in 0..<500 {
-        if condition() { return }
         try await Task.sleep(for: .milliseconds(10))
     }
     Issue.record("condition did not become true")

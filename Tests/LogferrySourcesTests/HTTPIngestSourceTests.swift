@@ -163,7 +163,7 @@ import Testing
 
             let ndjsonFile = "\(dir)/events.ndjson"
             try "{\"msg\":\"l1\"}\n{\"msg\":\"l2\"}\r\n\n{\"msg\":\"l3\"}\n".write(
-                toFile: ndjsonFile, atomically: true, encoding: .utf8)
+                toFile: ndjsonFile, atomically: false, encoding: .utf8)
             let nd = try await Self.curl(
                 auth + ["-H", "Content-Type: application/x-ndjson", "--data-binary", "@\(ndjsonFile)", url], dir: dir)
             #expect(nd.status == 200, "\(nd.body)")
@@ -221,7 +221,7 @@ import Testing
 
             let bigFile = "\(dir)/big.json"
             let big = "[" + Array(repeating: #"{"msg":"0123456789"}"#, count: 300).joined(separator: ",") + "]"
-            try big.write(toFile: bigFile, atomically: true, encoding: .utf8)
+            try big.write(toFile: bigFile, atomically: false, encoding: .utf8)
             let tooLarge = try await Self.curl(auth + ["--data-binary", "@\(bigFile)", url], dir: dir)
             #expect(tooLarge.status == 413, "\(tooLarge.body)")
             // Chunked: no Content-Length to refuse early; the limit applies while reading.
@@ -397,7 +397,7 @@ import Testing
     @Test func keysComeFromTheListAndTheFile() throws {
         let dir = try makeTempDirectory("http")
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        try "# keys\n k1 \n\nk2\r\n".write(toFile: "\(dir)/keys", atomically: true, encoding: .utf8)
+        try "# keys\n k1 \n\nk2\r\n".write(toFile: "\(dir)/keys", atomically: false, encoding: .utf8)
         var config = Self.config(tokens: ["k0"])
         config.tokensFile = "\(dir)/keys"
         #expect(try config.loadTokens() == ["k0", "k1", "k2"])
@@ -446,7 +446,7 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try await Self.withSource(Self.config()) { r in
             let script = "\(dir)/client.py"
-            try Self.pythonClient.write(toFile: script, atomically: true, encoding: .utf8)
+            try Self.pythonClient.write(toFile: script, atomically: false, encoding: .utf8)
             let clients = 50
             let perClient = 20
             let resultFile = "\(dir)/result.json"

@@ -417,7 +417,7 @@ struct NetworkSyslogTests {
     @Test func tlsSettingsAreCheckedAtStart() async throws {
         let dir = try makeTempDirectory("tlsbad")
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        try "not a certificate".write(toFile: dir + "/bad.pem", atomically: true, encoding: .utf8)
+        try "not a certificate".write(toFile: dir + "/bad.pem", atomically: false, encoding: .utf8)
         let missingKey = TCPSyslogConfiguration(
             name: "t", host: "127.0.0.1", port: 0, tlsCertificateFile: dir + "/bad.pem")
         #expect(throws: TLSSetupError.self) { try missingKey.tlsConfiguration() }

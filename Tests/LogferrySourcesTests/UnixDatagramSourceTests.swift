@@ -108,7 +108,7 @@ struct UnixDatagramSourceTests {
         let dir = try makeTempDirectory("dgram")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let path = dir + "/precious.log"
-        try "keep me".write(toFile: path, atomically: true, encoding: .utf8)
+        try "keep me".write(toFile: path, atomically: false, encoding: .utf8)
         #expect(throws: UnixSocketError.self) {
             try UnixDatagramSource.bindSocket(UnixDatagramConfiguration(name: "t", path: path))
         }

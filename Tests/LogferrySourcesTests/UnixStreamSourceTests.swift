@@ -455,7 +455,7 @@ struct UnixStreamSourceTests {
         let dir = try makeTempDirectory("stream")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let path = dir + "/precious.log"
-        try "keep me".write(toFile: path, atomically: true, encoding: .utf8)
+        try "keep me".write(toFile: path, atomically: false, encoding: .utf8)
         let source = UnixStreamSource(config: UnixStreamConfiguration(name: "t", path: path), logger: logger)
         await #expect(throws: UnixSocketError.self) { try await source.run { _ in .immediate } }
         #expect(try String(contentsOfFile: path, encoding: .utf8) == "keep me")

@@ -217,14 +217,14 @@ import X509
         let b = try CertificateAuthority.create()
         try a.write(to: dir)
         // b's key with a's certificate.
-        try b.privateKey.serializeAsPEM().pemString.write(toFile: dir + "/ca.key", atomically: true, encoding: .utf8)
+        try b.privateKey.serializeAsPEM().pemString.write(toFile: dir + "/ca.key", atomically: false, encoding: .utf8)
         do {
             _ = try CertificateAuthority.load(directory: dir)
             Issue.record("loaded a CA whose key is another's")
         } catch {
             #expect(error.code == .unusableCA && error.message.contains("does not belong"))
         }
-        try "garbage".write(toFile: dir + "/ca.pem", atomically: true, encoding: .utf8)
+        try "garbage".write(toFile: dir + "/ca.pem", atomically: false, encoding: .utf8)
         #expect(throws: CertificateAuthorityError.self) { try CertificateAuthority.load(directory: dir) }
         // A leaf is not a CA.
         let leaf = try a.issue(CertificateRequest(role: .client, name: "edge"))

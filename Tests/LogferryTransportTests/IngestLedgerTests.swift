@@ -27,7 +27,7 @@ import Testing
         #expect(first.newCount == 10)
         let second = Task { try await ledger.plan(origins: origins(1...12), floor: 0) }
         // The second group needs the same origin: it must not be classified while the first is in flight.
-        try await Task.sleep(for: .milliseconds(50))
+        try await waitUntil("the second plan to wait") { await ledger.waitingPlans == 1 }
         await ledger.finish(first, stored: true, stream: "s", through: 10)
         let plan = try await second.value
         #expect(plan.decisions == Array(repeating: .duplicate, count: 10) + [.new, .new])
@@ -48,7 +48,7 @@ import Testing
         let ledger = IngestLedger(localNode: local, index: DedupIndex(), checkpointThrough: 0)
         _ = try await ledger.plan(origins: origins(1...3), floor: 0)
         let waiting = Task { try await ledger.plan(origins: origins(1...3), floor: 0) }
-        try await Task.sleep(for: .milliseconds(20))
+        try await waitUntil("the plan to wait") { await ledger.waitingPlans == 1 }
         waiting.cancel()
         await #expect(throws: CancellationError.self) { try await waiting.value }
     }

@@ -47,6 +47,8 @@ actor IngestLedger {
     }
 
     var currentIndex: DedupIndex { index }
+    /// Plans waiting for a group in flight (tests wait for one to be waiting before they finish the first).
+    var waitingPlans: Int { waiters.count }
 
     func committed(stream: String) -> UInt64 { index.committed(stream: stream) }
 
