@@ -119,8 +119,8 @@ struct RsyslogCaptureTests {
         // rsyslog reads an RFC 3164 stamp (no zone) in its local zone, and writes it back in that zone.
         func zone(_ date: String, _ time: String) -> Int {
             let guess = at(date, time)
-            let first = ParseContext.localTimeZoneOffset(at: guess)
-            return ParseContext.localTimeZoneOffset(at: Timestamp(nanos: guess.nanos - Int64(first) * 1_000_000_000))
+            let roughly = ParseContext.localTimeZoneOffset(at: guess)
+            return ParseContext.localTimeZoneOffset(at: Timestamp(nanos: guess.nanos - Int64(roughly) * 1_000_000_000))
         }
         func local(_ date: String, _ time: String) -> Timestamp {
             TimestampParser.parseRFC3339("\(date)T\(time)", defaultOffset: zone(date, time))!
@@ -230,20 +230,20 @@ struct RsyslogCaptureTests {
         let fromLogger = RsyslogCase(
             "", x("capture-host", "loggertag", "4343", .user, .notice, nil, " from logger -u"),
             offset: ParseContext.localTimeZoneOffset(at: now), traditional: { $0.message = "from logger -u" })
-        let all13 = cases + [fromLogger]
+        let everything = cases + [fromLogger]
 
         func parsed(_ name: String, _ framing: Framing, zoned: Bool) -> [Event] {
             let cut = frames(captures[name]!.streams[0], framing)
             #expect(cut.allSatisfy { $0.error == nil }, "\(name): framing errors \(cut.compactMap(\.error))")
             return cut.enumerated().map { k, frame in
-                let offset = zoned && k < all13.count ? all13[k].offset : 0
+                let offset = zoned && k < everything.count ? everything[k].offset : 0
                 return SyslogParser().parse(
                     frame, context: ParseContext(source: "rsyslog", receivedAt: now, assumeTimeZoneOffset: offset))
             }
         }
         func checkAll(_ name: String, _ events: [Event], fraction: Bool, _ expected: (RsyslogCase) -> CaptureExpected) {
-            #expect(events.count == all13.count, "\(name): \(events.map { $0.message.prefix(80) })")
-            for (k, c) in all13.enumerated() where k < events.count {
+            #expect(events.count == everything.count, "\(name): \(events.map { $0.message.prefix(80) })")
+            for (k, c) in everything.enumerated() where k < events.count {
                 let label = "\(name) #\(k) \(c.input.prefix(60).debugDescription)"
                 let bytesFraction = fraction && c.expected.timestamp == nil
                 if let issue = c.knownIssue, name == "traditional" || name == "forward" {

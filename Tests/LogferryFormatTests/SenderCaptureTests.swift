@@ -110,6 +110,27 @@ struct SenderCaptureTests {
                     host: host, program: "t8", pid: "4242", facility: .daemon, severity: .err, timestamp: nil,
                     message: "5424 pid", sd: tq, version: 1)
             ),
+            // SD-PARAM escapes as logger writes them (`\"`, `\]`, `\\`).
+            (
+                ["--rfc5424=notq", "-t", "t10", "--sd-id", "x@1", "--sd-param", #"k="a\"b\]c\\d""#, "escaped sd"],
+                CaptureExpected(
+                    host: host, program: "t10", pid: nil, facility: .user, severity: .notice, timestamp: nil,
+                    message: "escaped sd", sd: ["x@1": .object(["k": #"a"b]c\d"#])], version: 1)
+            ),
+            // Only the one space logger writes after `TAG:` is not the message's.
+            (
+                ["-t", "t11", "   indented"],
+                CaptureExpected(
+                    host: nil, program: "t11", pid: nil, facility: .user, severity: .notice, timestamp: nil,
+                    message: "   indented")
+            ),
+            // A newline inside a datagram stays in the message.
+            (
+                ["-t", "t12", "line1\nline2"],
+                CaptureExpected(
+                    host: nil, program: "t12", pid: nil, facility: .user, severity: .notice, timestamp: nil,
+                    message: "line1\nline2")
+            ),
             (
                 ["-S", "20000", "-t", "t9", long],
                 CaptureExpected(
@@ -218,16 +239,21 @@ struct SenderCaptureTests {
             h7.setFormatter(logging.Formatter("%(name)s: %(message)s"))
             l7 = logging.getLogger("p7"); l7.addHandler(h7); l7.propagate = False
             l7.critical("héllo wörld ✓ 日本")
+            h.ident = ""
+            h.setFormatter(logging.Formatter("%(asctime)s %(name)s: %(message)s"))
+            log.warning("with asctime")
             print(os.getpid())
             """
         let r = try await offThePool { try runTool(python, ["-c", script, path]) }
         try #require(r.code == 0, "python: \(r.err)")
         let pid = r.out.trimmingCharacters(in: .whitespacesAndNewlines)
-        #expect(await eventually(timeout: 10) { capture.datagrams.count >= 5 })
+        #expect(await eventually(timeout: 10) { capture.datagrams.count >= 6 })
         let got = capture.datagrams
-        try #require(got.count == 5, "\(got.map { String(decoding: $0, as: UTF8.self) })")
+        try #require(got.count == 6, "\(got.map { String(decoding: $0, as: UTF8.self) })")
         // Every record is `<PRI>` + the formatted text + NUL: no timestamp, no host.
         #expect(got.allSatisfy { $0.last == 0 })
+        let asctimeText = String(decoding: got[5].dropFirst("<12>".count).dropLast(), as: UTF8.self)
+        #expect(asctimeText.hasSuffix(" probe: with asctime") && asctimeText.first?.isNumber == true, "\(asctimeText)")
         let expected = [
             CaptureExpected(
                 host: nil, program: nil, pid: nil, facility: .user, severity: .warning, timestamp: nil,
@@ -244,6 +270,10 @@ struct SenderCaptureTests {
             CaptureExpected(
                 host: nil, program: "p7", pid: nil, facility: .local7, severity: .crit, timestamp: nil,
                 message: "héllo wörld ✓ 日本", noTimestamp: true),
+            // Python's asctime (`2026-11-21 20:24:10,233`) is no syslog stamp: all of it is message text.
+            CaptureExpected(
+                host: nil, program: nil, pid: nil, facility: .user, severity: .warning, timestamp: nil,
+                message: asctimeText, noTimestamp: true),
         ]
         let now = Timestamp.now()
         for (k, x) in expected.enumerated() {
