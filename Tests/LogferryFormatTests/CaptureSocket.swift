@@ -23,7 +23,6 @@ final class CaptureSocket: Sendable {
     private let listener: Int32
     private let datagram: Bool
     private let state = Mutex(State())
-    private let finished = Mutex(false)
 
     private struct State {
         var streams: [[UInt8]] = []
@@ -100,12 +99,8 @@ final class CaptureSocket: Sendable {
     /// Whether every accepted connection was closed by its sender.
     var allClosed: Bool { state.withLock { !$0.closed.isEmpty && $0.closed.allSatisfy { $0 } } }
 
-    /// Stops the reader thread and closes every descriptor (waits up to a second for the thread).
-    func stop() {
-        state.withLock { $0.stop = true }
-        let deadline = Date().addingTimeInterval(1)
-        while !finished.withLock({ $0 }) && Date() < deadline { usleep(5_000) }
-    }
+    /// Tells the reader thread to close every descriptor and end (within its 50 ms poll); does not wait for it.
+    func stop() { state.withLock { $0.stop = true } }
 
     private func run() {
         var conns: [(fd: Int32, index: Int)] = []
@@ -113,7 +108,6 @@ final class CaptureSocket: Sendable {
         defer {
             for c in conns { close(c.fd) }
             close(listener)
-            finished.withLock { $0 = true }
         }
         while !state.withLock({ $0.stop }) {
             var fds = [pollfd(fd: listener, events: Int16(POLLIN), revents: 0)]
