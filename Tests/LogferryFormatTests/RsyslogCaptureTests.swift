@@ -135,9 +135,6 @@ struct RsyslogCaptureTests {
         }
         let long = String(repeating: "L", count: 10_000)
         let sdText = #"[exampleSDID@32473 iut="3" eventSource="App\"x\]y"]"#
-        let bareTagIssue =
-            "rsyslog writes an RFC 5424 APP-NAME whose PROCID is `-` as a bare TAG word (`HOST APP MSG`, no colon, "
-            + "as RFC 3164 §4.1.3 allows); the RFC 3164 parser only takes `name:` or `name[pid]` as a TAG"
         // What rsyslog receives on its imptcp socket (RFC 5424 and RFC 3164 input), what the message means (as the
         // RFC 5424 template carries it), and what each kind of template changes.
         let cases: [RsyslogCase] = [
@@ -163,15 +160,12 @@ struct RsyslogCaptureTests {
             RsyslogCase(
                 "<11>1 \(day)T12:34:56.000001+00:00 web-05 sdapp 9 - - [not sd] looks like sd",
                 x("web-05", "sdapp", "9", .user, .err, at(day, "12:34:56.000001Z"), "[not sd] looks like sd")),
-            // RFC 3164 without a TAG: rsyslog takes the first word as one; the 3164 templates give it back as text.
+            // RFC 3164 without a TAG: rsyslog takes the first word as one (so do we, and syslog-ng); its 3164
+            // templates give it back without a colon, and we drop the one space after it.
             RsyslogCase(
                 "<13>\(months[mo - 1])  1 12:03:04 web-06 just some text",
                 x("web-06", "just", nil, .user, .notice, local(first, "12:03:04"), " some text"),
-                offset: zone(first, "12:03:04"),
-                traditional: {
-                    $0.program = nil
-                    $0.message = "just some text"
-                }),
+                offset: zone(first, "12:03:04"), traditional: { $0.message = "some text" }),
             // RFC 3164 without a HOST (a local program's form): rsyslog fills in its own name.
             RsyslogCase(
                 "<13>\(month) 12:34:56 app[5]: no host",
@@ -179,7 +173,7 @@ struct RsyslogCaptureTests {
                 offset: zone(day, "12:34:56"), traditional: { $0.message = "no host" }),
             RsyslogCase(
                 "<14>1 \(day)T12:34:56Z web-08 nopid - - - plain",
-                x("web-08", "nopid", nil, .user, .info, at(day, "12:34:56Z"), "plain"), knownIssue: bareTagIssue),
+                x("web-08", "nopid", nil, .user, .info, at(day, "12:34:56Z"), "plain")),
             RsyslogCase(
                 #"<13>1 \#(day)T12:34:56.25Z web-12 sdmsg 5 - [a@1 x="1"][b@1 y="\\"] [c] msg after sd"#,
                 x("web-12", "sdmsg", "5", .user, .notice, at(day, "12:34:56.25Z"), "[c] msg after sd"),
@@ -246,13 +240,7 @@ struct RsyslogCaptureTests {
             for (k, c) in everything.enumerated() where k < events.count {
                 let label = "\(name) #\(k) \(c.input.prefix(60).debugDescription)"
                 let bytesFraction = fraction && c.expected.timestamp == nil
-                if let issue = c.knownIssue, name == "traditional" || name == "forward" {
-                    withKnownIssue(Comment(rawValue: issue)) {
-                        checkCapture(events[k], expected(c), label, window: before...after, fraction: bytesFraction)
-                    }
-                } else {
-                    checkCapture(events[k], expected(c), label, window: before...after, fraction: bytesFraction)
-                }
+                checkCapture(events[k], expected(c), label, window: before...after, fraction: bytesFraction)
             }
         }
 
@@ -286,12 +274,10 @@ struct RsyslogCaptureTests {
         /// What the RFC 3164 templates (and the JSON one) change.
         var traditionalChange: @Sendable (inout CaptureExpected) -> Void
         var jsonChange: @Sendable (inout CaptureExpected) -> Void
-        /// Set when the RFC 3164 templates' form does not parse as it should yet.
-        var knownIssue: String?
 
         init(
             _ input: String, _ expected: CaptureExpected, offset: Int = 0, msgid: String? = nil, sd: JSONObject? = nil,
-            knownIssue: String? = nil, traditional: @escaping @Sendable (inout CaptureExpected) -> Void = { _ in },
+            traditional: @escaping @Sendable (inout CaptureExpected) -> Void = { _ in },
             json: @escaping @Sendable (inout CaptureExpected) -> Void = { _ in }
         ) {
             self.input = input
@@ -299,7 +285,6 @@ struct RsyslogCaptureTests {
             self.offset = offset
             self.msgid = msgid
             self.sd = sd
-            self.knownIssue = knownIssue
             self.traditionalChange = traditional
             self.jsonChange = json
         }

@@ -92,8 +92,12 @@ import Testing
             timestamp: utc(2026, 11, 21, 11, 0, 0, nanos: 123_000_000), host: "web-01", program: "app", pid: "7",
             message: "hi"),
         Case(
-            name: "missing tag", input: "<13>Nov 21 12:00:00 host just some text",
-            timestamp: utc(2026, 11, 21, 12, 0, 0), host: "host", message: "just some text"),
+            name: "tag without a colon (also what a missing tag gives, as in rsyslog and syslog-ng)",
+            input: "<13>Nov 21 12:00:00 host just some text",
+            timestamp: utc(2026, 11, 21, 12, 0, 0), host: "host", program: "just", message: "some text"),
+        Case(
+            name: "a first word that is not a name stays text", input: "<13>Nov 21 12:00:00 host - no tag here",
+            timestamp: utc(2026, 11, 21, 12, 0, 0), host: "host", message: "- no tag here"),
         Case(
             name: "one word after stamp is the message", input: "<13>Nov 21 12:00:00 hello",
             timestamp: utc(2026, 11, 21, 12, 0, 0), message: "hello"),

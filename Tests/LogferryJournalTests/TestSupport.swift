@@ -100,8 +100,3 @@ func withTimeout<T: Sendable>(seconds: Double = 10, _ body: @escaping @Sendable 
         return try await group.next()!
     }
 }
-
-        try await Task.sleep(for: .milliseconds(10))
-    }
-    Issue.record("condition did not become true")
-}

@@ -38,7 +38,7 @@ extension SyslogParser {
                 event.host = SyslogParser.decode(b, word)
                 i = next
                 word = Self.word(b, at: i)
-                tag = Self.tag(b, word)
+                tag = Self.tag(b, word) ?? Self.bareTag(b, word)
             }
         }
         if let (program, pid) = tag {
@@ -62,6 +62,27 @@ extension SyslogParser {
         var end = start
         while end < b.count, b[end] != 0x20 { end += 1 }
         return start..<end
+    }
+
+    /// After a HOST, a first word without ':' or '[' that is followed by more text is the TAG when it looks like a
+    /// program name (a letter, then letters, digits and `_ - . / @`, at most 48): RFC 3164 §4.1.3 ends the TAG at
+    /// the first character that cannot be in it, and rsyslog and syslog-ng read `host app text` this way. rsyslog
+    /// itself forwards RFC 5424 messages without a PROCID as `HOST APP-NAME MSG`, with no colon.
+    private static func bareTag(_ b: UnsafeBufferPointer<UInt8>, _ word: Range<Int>) -> (String, String?)? {
+        guard !word.isEmpty, word.count <= maxTagLength, word.upperBound < b.count else { return nil }
+        guard isLetter(b[word.lowerBound]) else { return nil }
+        for k in word {
+            let c = b[k]
+            guard
+                isLetter(c) || (c >= 0x30 && c <= 0x39) || c == UInt8(ascii: "_") || c == UInt8(ascii: "-")
+                    || c == UInt8(ascii: ".") || c == UInt8(ascii: "/") || c == UInt8(ascii: "@")
+            else { return nil }
+        }
+        return (SyslogParser.decode(b, word), nil)
+    }
+
+    private static func isLetter(_ c: UInt8) -> Bool {
+        (c >= UInt8(ascii: "A") && c <= UInt8(ascii: "Z")) || (c >= UInt8(ascii: "a") && c <= UInt8(ascii: "z"))
     }
 
     /// `name:`, `name[pid]:` or `name[pid]` → (program, pid). The name is 1…48 printable ASCII characters
