@@ -72,8 +72,12 @@ struct FileTailKillTests {
         }
 
         // Kill -9 at random moments while the writer runs; restart after a random short pause.
-        var rng = SystemRandomNumberGenerator()
-        var schedule: [String] = []
+        // Seeded, and the seed is in every failure message: LOGFERRY_TEST_SEED=N replays a schedule.
+        let seed =
+            ProcessInfo.processInfo.environment["LOGFERRY_TEST_SEED"].flatMap { UInt64($0) }
+            ?? UInt64.random(in: 1...UInt64.max)
+        var rng = SplitMix64(seed: seed)
+        var schedule: [String] = ["seed \(seed)"]
         for k in 1...Self.kills {
             let wait = Double.random(in: 0.3...1.2, using: &rng)
             try await Task.sleep(for: .milliseconds(Int(wait * 1000)))
