@@ -54,6 +54,10 @@ import Testing
         #expect(stats.eventsAcked == count)
         #expect(stats.recordsUndecodable == 0)
         #expect(receiver.statistics.eventsStored == count)
+        // Every acked batch's append-to-ack time was observed, and none took longer than the whole run.
+        #expect(stats.ackLatency.count == UInt64(stats.batchesAcked))
+        #expect(stats.ackLatency.sum > 0)
+        #expect(stats.ackLatency.sum / Double(stats.ackLatency.count) < 60)
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         print("loopback: \(count) events in \(elapsed) = \(Int(Double(count) / seconds)) events/s")
     }

@@ -335,10 +335,11 @@ class Bench:
 
     # -- per-daemon configs ------------------------------------------------------------------------------------
 
-    def logferry_node(self, w, name, sources, destinations):
+    def logferry_node(self, w, name, sources, destinations, metrics_port=None):
         conf = os.path.join(w, name + ".yaml")
         with open(conf, "w") as f:
-            f.write("node: {name: %s, data_dir: %s/%s-data}\n" % (name, w, name))
+            metrics = ", metrics_listen: 127.0.0.1:%d" % metrics_port if metrics_port else ""
+            f.write("node: {name: %s, data_dir: %s/%s-data%s}\n" % (name, w, name, metrics))
             if os.environ.get("BENCH_LOGFERRY_JOURNAL"):  # e.g. "{fsync: interval, fsync_interval: 10ms}"
                 f.write("journal: %s\n" % os.environ["BENCH_LOGFERRY_JOURNAL"])
             f.write("sources:\n%s\ndestinations:\n%s\n" % (sources, destinations))
@@ -424,12 +425,15 @@ class Bench:
                 "  ingest: {type: websocket, listen: 127.0.0.1:%d, tokens: [bench]}" % port,
                 '  store: {type: file, path: "%s"}' % store,
             )
+            # The edge's /metrics has the append → ack latency of every batch (read by the latency runs).
+            self.edge_metrics_port = free_port()
             edge = self.logferry_node(
                 w,
                 "edge",
                 "  in: {type: unix-stream, path: %s}" % sock,
                 '  central: {type: websocket, url: "ws://127.0.0.1:%d/v1/ingest", token: bench%s}'
                 % (port, ", " + os.environ["BENCH_LOGFERRY_SENDER"] if os.environ.get("BENCH_LOGFERRY_SENDER") else ""),
+                metrics_port=self.edge_metrics_port,
             )
             return [("central", central, None), ("edge", edge, None)]
         if daemon == "syslog-ng":
@@ -523,7 +527,7 @@ class Bench:
                     "%s=%s" % (k, record[k])
                     for k in (
                         "sent", "stored", "distinct", "lost", "duplicated", "kills", "secs", "msgs_per_s", "cpu_s",
-                        "rss_mib", "p50_ms", "p99_ms", "error",
+                        "rss_mib", "p50_ms", "p99_ms", "ack_p99_le_ms", "error",
                     )
                     if k in record
                 ),
@@ -724,7 +728,9 @@ class Bench:
             f.write(str(sent))
         out, _ = tail.communicate(timeout=seconds + 30)
         res = json.loads(out)
+        ack = self.ack_latency(daemon)
         return {
+            **ack,
             "sent": sent,
             "stored": res["count"],
             "lost": sent - res["count"],
@@ -733,6 +739,32 @@ class Bench:
             "p99_ms": res["p99_ms"],
             "max_ms": res["max_ms"],
         }
+
+    def ack_latency(self, daemon):
+        """logferry only: the bucket bounds holding 50% and 99% of the edge's batches' journal-append → ack times
+        (`logferry_destination_ack_latency_seconds` on its /metrics), in ms; {} when unavailable."""
+        if daemon != "logferry":
+            return {}
+        import urllib.request
+
+        try:
+            url = "http://127.0.0.1:%d/metrics" % self.edge_metrics_port
+            text = urllib.request.urlopen(url, timeout=5).read().decode()
+        except OSError:
+            return {}
+        buckets = []
+        for line in text.splitlines():
+            m = re.match(r'logferry_destination_ack_latency_seconds_bucket\{.*le="([^"]+)"\} (\d+)', line)
+            if m:
+                buckets.append((float("inf") if m.group(1) == "+Inf" else float(m.group(1)), int(m.group(2))))
+        if not buckets or buckets[-1][1] == 0:
+            return {}
+        total = buckets[-1][1]
+
+        def bound(fraction):
+            return next(le for le, c in buckets if c >= fraction * total)
+
+        return {"ack_batches": total, "ack_p50_le_ms": bound(0.5) * 1000, "ack_p99_le_ms": bound(0.99) * 1000}
 
     def runs(self, workload, daemon, fmt):
         if workload in ("dgram100", "dgram500", "stream", "file"):

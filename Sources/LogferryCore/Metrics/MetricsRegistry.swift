@@ -2,7 +2,7 @@ import Synchronization
 
 /// One value of one metric, as read at scrape time.
 public struct MetricSample: Sendable, Equatable {
-    public enum Kind: String, Sendable { case counter, gauge }
+    public enum Kind: String, Sendable { case counter, gauge, histogram }
 
     /// Prometheus metric name, `logferry_` prefixed; counters end in `_total`.
     public var name: String
@@ -10,7 +10,10 @@ public struct MetricSample: Sendable, Equatable {
     public var help: String
     /// Label pairs in output order (`source`, `destination`, `cursor`, ...).
     public var labels: [(String, String)]
+    /// Counter and gauge: the value. Histogram: the sum of the observations.
     public var value: Double
+    /// Histogram only: the observations.
+    public var histogram: Histogram?
 
     public init(_ name: String, _ kind: Kind, _ help: String, labels: [(String, String)] = [], value: Double) {
         self.name = name
@@ -20,9 +23,50 @@ public struct MetricSample: Sendable, Equatable {
         self.value = value
     }
 
+    /// A histogram sample (rendered as `NAME_bucket{le=…}`, `NAME_sum`, `NAME_count`).
+    public init(histogram name: String, _ help: String, labels: [(String, String)] = [], _ histogram: Histogram) {
+        self.init(name, .histogram, help, labels: labels, value: histogram.sum)
+        self.histogram = histogram
+    }
+
     public static func == (a: MetricSample, b: MetricSample) -> Bool {
-        a.name == b.name && a.kind == b.kind && a.help == b.help && a.value == b.value
+        a.name == b.name && a.kind == b.kind && a.help == b.help && a.value == b.value && a.histogram == b.histogram
             && a.labels.map(\.0) == b.labels.map(\.0) && a.labels.map(\.1) == b.labels.map(\.1)
+    }
+}
+
+/// Observations counted into fixed buckets (upper bounds, ascending; Prometheus's `le`), plus their sum.
+public struct Histogram: Sendable, Equatable {
+    public let bounds: [Double]
+    /// Per bucket, not cumulative; one more than `bounds` (the last counts what is above every bound).
+    public private(set) var counts: [UInt64]
+    public private(set) var sum: Double = 0
+
+    public init(bounds: [Double]) {
+        self.bounds = bounds
+        counts = Array(repeating: 0, count: bounds.count + 1)
+    }
+
+    public var count: UInt64 { counts.reduce(0, +) }
+
+    public mutating func observe(_ value: Double) {
+        var i = 0
+        while i < bounds.count, value > bounds[i] { i += 1 }
+        counts[i] += 1
+        sum += value
+    }
+
+    /// The smallest bound that at least `fraction` of the observations are at or below (nil: above every bound,
+    /// or no observations): the bucket an estimate such as "p99 ≤ 50 ms" can be read from.
+    public func bound(holding fraction: Double) -> Double? {
+        let total = count
+        guard total > 0 else { return nil }
+        var cumulative: UInt64 = 0
+        for (i, b) in bounds.enumerated() {
+            cumulative += counts[i]
+            if Double(cumulative) >= fraction * Double(total) { return b }
+        }
+        return nil
     }
 }
 
@@ -65,14 +109,25 @@ public final class MetricsRegistry: Sendable {
             let group = groups[name]!
             out += "# HELP \(name) \(escapeHelp(group[0].help))\n# TYPE \(name) \(group[0].kind.rawValue)\n"
             for s in group {
-                out += name
-                if !s.labels.isEmpty {
-                    out += "{" + s.labels.map { "\($0.0)=\"\(escapeLabel($0.1))\"" }.joined(separator: ",") + "}"
+                guard let h = s.histogram else {
+                    out += name + labelText(s.labels) + " \(format(s.value))\n"
+                    continue
                 }
-                out += " \(format(s.value))\n"
+                var cumulative: UInt64 = 0
+                for (i, bound) in h.bounds.enumerated() {
+                    cumulative += h.counts[i]
+                    out += name + "_bucket" + labelText(s.labels + [("le", format(bound))]) + " \(cumulative)\n"
+                }
+                out += name + "_bucket" + labelText(s.labels + [("le", "+Inf")]) + " \(h.count)\n"
+                out += name + "_sum" + labelText(s.labels) + " \(format(h.sum))\n"
+                out += name + "_count" + labelText(s.labels) + " \(h.count)\n"
             }
         }
         return out
+    }
+
+    static func labelText(_ labels: [(String, String)]) -> String {
+        labels.isEmpty ? "" : "{" + labels.map { "\($0.0)=\"\(escapeLabel($0.1))\"" }.joined(separator: ",") + "}"
     }
 
     static func format(_ v: Double) -> String {

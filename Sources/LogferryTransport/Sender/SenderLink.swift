@@ -8,6 +8,8 @@ final class SenderLink: Sendable {
         var waiter = WaiterSlot()
         /// The journal seqs of each batch in flight, kept only when receipts are (batch number -> seqs).
         var seqs: [UInt64: [UInt64]] = [:]
+        /// The journal append time of each batch's oldest record, in flight (batch number -> Unix nanoseconds).
+        var appendTimes: [UInt64: Int64] = [:]
     }
 
     private let state: Mutex<State>
@@ -20,8 +22,17 @@ final class SenderLink: Sendable {
     var isEmpty: Bool { state.withLock { $0.window.isEmpty } }
     var oldestSentAt: ContinuousClock.Instant? { state.withLock { $0.window.oldestSentAt } }
 
-    func sent(lastSeq: UInt64, eventCount: Int, commitThrough: UInt64) {
-        state.withLock { _ = $0.window.sent(lastSeq: lastSeq, eventCount: eventCount, commitThrough: commitThrough) }
+    /// `oldestAppendNanos`: when the batch's oldest record was appended to the journal (for the ack latency).
+    func sent(lastSeq: UInt64, eventCount: Int, commitThrough: UInt64, oldestAppendNanos: Int64) {
+        state.withLock {
+            $0.appendTimes[$0.window.nextNumber] = oldestAppendNanos
+            _ = $0.window.sent(lastSeq: lastSeq, eventCount: eventCount, commitThrough: commitThrough)
+        }
+    }
+
+    /// The append time remembered for batch `number`, forgotten now.
+    func takeAppendTime(forBatch number: UInt64) -> Int64? {
+        state.withLock { $0.appendTimes.removeValue(forKey: number) }
     }
 
     /// Keeps the seqs of batch `number` for its receipt.

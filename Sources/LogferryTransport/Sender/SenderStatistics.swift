@@ -24,6 +24,13 @@ public struct SenderStatistics: Sendable, Equatable {
     public var connected = false
     /// Wall-clock time of the last ack, nanoseconds since the Unix epoch (0 before the first).
     public var lastAckUnixNanos: Int64 = 0
+    /// Seconds from the journal append of each acknowledged batch's oldest record to its ack: the delivery
+    /// latency this node's journal and the receiver's durable store add (an upper bound for every event of it).
+    public var ackLatency = Histogram(bounds: SenderStatistics.ackLatencyBounds)
+
+    public static let ackLatencyBounds: [Double] = [
+        0.002, 0.005, 0.01, 0.015, 0.02, 0.03, 0.04, 0.05, 0.075, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60,
+    ]
 
     public init() {}
 }

@@ -300,10 +300,13 @@ public final class WebSocketSender: Service, Sendable {
                     receipts.record(seqs: seqs, ids: ack.ids)
                 }
                 progress.withLock { $0.acks += 1 }
+                let now = Timestamp.now().nanos
+                let appended = link.takeAppendTime(forBatch: ack.batch)
                 counters.update {
                     $0.batchesAcked += 1
                     $0.eventsAcked += ack.ids.count
-                    $0.lastAckUnixNanos = Timestamp.now().nanos
+                    $0.lastAckUnixNanos = now
+                    if let appended { $0.ackLatency.observe(Double(max(0, now - appended)) / 1e9) }
                 }
             case .error(let e):
                 logger.warning(
@@ -374,6 +377,7 @@ public final class WebSocketSender: Service, Sendable {
             try await link.waitForRoom()
             var batch = BatchEncoder(batch: link.nextNumber, capacity: min(byteLimit, 64 << 10))
             var batchSeqs: [UInt64] = []  // for the receipt, when kept
+            var oldestAppend = Int64.max  // journal append time of the batch's oldest record (ack latency)
             var skipped = false
             var lingered = false
             var filtered = 0  // rejected by the selector in this fill
@@ -435,6 +439,7 @@ public final class WebSocketSender: Service, Sendable {
                     seq: record.seq, origin: event.resolvedOrigin(localNode: node, seq: record.seq),
                     document: event.document)
                 if keepSeqs { batchSeqs.append(record.seq) }
+                oldestAppend = min(oldestAppend, record.timeNanos)
                 position = record.seq
             }
 
@@ -457,7 +462,7 @@ public final class WebSocketSender: Service, Sendable {
             }
             let (lastSeq, count) = (batch.lastSeq, batch.count)
             if keepSeqs { link.remember(seqs: batchSeqs, forBatch: link.nextNumber) }
-            link.sent(lastSeq: lastSeq, eventCount: count, commitThrough: position)
+            link.sent(lastSeq: lastSeq, eventCount: count, commitThrough: position, oldestAppendNanos: oldestAppend)
             try await outbound.sendJSON(batch.finish())
             counters.update { $0.batchesSent += 1 }
         }

@@ -201,6 +201,10 @@ enum NodeMetrics {
                 MetricSample(
                     "logferry_destination_last_ack_timestamp_seconds", .gauge, "Unix time of the last ack.", labels: l,
                     value: Double(s.lastAckUnixNanos) / 1e9),
+                MetricSample(
+                    histogram: "logferry_destination_ack_latency_seconds",
+                    "From the journal append of a batch's oldest event to the receiver's ack of the batch.",
+                    labels: l, s.ackLatency),
                 gauge(
                     "logferry_destination_committed_sequence", "Journal position acknowledged and committed.",
                     s.committed, l),
