@@ -100,6 +100,11 @@ def make_input(path, case, lines):
 
 LOGFERRY_CONFIG = """# bench/lib/parse.py: the templates `logferry parse --config THIS --template NAME` uses.
 node: {name: bench, data_dir: %(w)s/data}
+# Only the templates are used; a config is valid with a source and a destination, which parse does not open.
+sources:
+  unused: {type: unix-dgram, path: %(w)s/unused.sock}
+destinations:
+  unused: {type: stdout}
 templates:
   # nginx escape=json bodies: the JSON into fields, status/body_bytes_sent/... as integers, request_time as a
   # float, the message becomes "REQUEST STATUS" (see NginxPreset).
