@@ -54,10 +54,12 @@ def nginx_line(i):
     """An nginx `escape=json` access line sent through syslog (RFC 3164, as nginx's `access_log syslog:` does)."""
     ip = "10.%d.%d.%d" % ((i >> 16) & 255, (i >> 8) & 255, i & 255)
     mm, ss = (i // 60) % 60, i % 60
+    status = (200, 200, 200, 304, 404)[i % 5]
     body = (
-        '{"time":"2026-11-21T16:%02d:%02d+00:00","remote_addr":"%s","remote_user":"","request":"GET /p/%d?ref=%d HTTP/1.1",'
-        '"status":"%d","body_bytes_sent":"%d","request_time":"%d.%03d","http_referer":"https://example.com/shop",'
-        '"http_user_agent":"%s"}' % (mm, ss, ip, i, i % 97, (200, 200, 200, 304, 404)[i % 5], 500 + i % 20000, i % 3, i % 1000, AGENTS[i % 3])
+        '{"time":"2026-11-21T16:%02d:%02d+00:00","remote_addr":"%s","remote_user":"",'
+        '"request":"GET /p/%d?ref=%d HTTP/1.1","status":"%d","body_bytes_sent":"%d","request_time":"%d.%03d",'
+        '"http_referer":"https://example.com/shop","http_user_agent":"%s"}'
+        % (mm, ss, ip, i, i % 97, status, 500 + i % 20000, i % 3, i % 1000, AGENTS[i % 3])
     )
     return "<190>Nov 21 16:%02d:%02d web%d nginx: %s" % (mm, ss, i % 16, body)
 
@@ -69,7 +71,8 @@ def rfc5424_line(i):
         '<%d>1 2026-11-21T16:%02d:%02d.%06dZ host%d.example.com app%d %d ID%d '
         '[exampleSDID@32473 iut="%d" eventSource="Application" eventID="%d"][meta@1 seq="%d" note="say \\"hi\\" %d"] '
         "GET /p/%d served in %d ms"
-        % (8 * (i % 24) + i % 8, mm, ss, i % 1000000, i % 32, i % 8, 1000 + i % 30000, i % 100, i % 10, 1000 + i, i, i % 7, i, i % 500)
+        % (8 * (i % 24) + i % 8, mm, ss, i % 1000000, i % 32, i % 8, 1000 + i % 30000, i % 100,
+           i % 10, 1000 + i, i, i % 7, i, i % 500)
     )
 
 
@@ -234,7 +237,9 @@ class ParseBench:
             stdout = open(out, "wb") if to_stdout else log
             with open(infile, "rb") as stdin:
                 t0 = time.time()
-                proc = subprocess.Popen(["taskset", "-c", str(self.args.cpu)] + argv, stdin=stdin, stdout=stdout, stderr=log, cwd=w)
+                proc = subprocess.Popen(
+                    ["taskset", "-c", str(self.args.cpu)] + argv, stdin=stdin, stdout=stdout, stderr=log, cwd=w
+                )
                 status, ru, rq_wait = wait_with_schedstat(proc.pid)
                 t_exit = time.time()
             proc.returncode = status
@@ -273,12 +278,9 @@ class ParseBench:
         finally:
             with open(self.args.results, "a") as f:
                 f.write(json.dumps(record) + "\n")
-            print(
-                "  %-9s %-11s run %d: %s"
-                % (daemon, case, run, ", ".join("%s=%s" % (k, record[k]) for k in
-                   ("stored", "secs", "runqueue_wait_s", "msgs_per_s", "cpu_s", "cpu_us_per_msg", "rss_mib", "error") if k in record)),
-                flush=True,
-            )
+            keys = ("stored", "secs", "runqueue_wait_s", "msgs_per_s", "cpu_s", "cpu_us_per_msg", "rss_mib", "error")
+            shown = ", ".join("%s=%s" % (k, record[k]) for k in keys if k in record)
+            print("  %-9s %-11s run %d: %s" % (daemon, case, run, shown), flush=True)
             if not self.args.keep:
                 shutil.rmtree(w, ignore_errors=True)
         return record
@@ -292,17 +294,16 @@ class ParseBench:
             argv, _ = self.argv("logferry", case, w, out)
             data = os.path.join(perf_dir, case + ".perf.data")
             with open(infile, "rb") as stdin, open(out, "wb") as stdout:
-                subprocess.run(["perf", "record", "-q", "-g", "-F", "2000", "-o", data, "--", "taskset", "-c", str(self.args.cpu)] + argv,
-                               stdin=stdin, stdout=stdout, check=True)
+                record = ["perf", "record", "-q", "-g", "-F", "2000", "-o", data, "--"]
+                pinned = ["taskset", "-c", str(self.args.cpu)] + argv
+                subprocess.run(record + pinned, stdin=stdin, stdout=stdout, check=True)
+            flat = ["perf", "report", "-i", data, "--no-children", "--sort", "symbol", "--stdio", "-g", "none"]
             report = subprocess.run(
-                ["perf", "report", "-i", data, "--no-children", "--sort", "symbol", "--stdio", "-g", "none", "--percent-limit", "0.5"],
-                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, check=True,
-            ).stdout.decode(errors="replace")
-            demangle = shutil.which("swift-demangle") or None
-            if demangle:
-                report = subprocess.run([demangle, "--simplified"], input=report.encode(), stdout=subprocess.PIPE).stdout.decode(errors="replace")
-            else:
-                report = subprocess.run(["swift", "demangle", "--simplified"], input=report.encode(), stdout=subprocess.PIPE).stdout.decode(errors="replace")
+                flat + ["--percent-limit", "0.5"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, check=True
+            ).stdout
+            demangle = [shutil.which("swift-demangle")] if shutil.which("swift-demangle") else ["swift", "demangle"]
+            report = subprocess.run(demangle + ["--simplified"], input=report, stdout=subprocess.PIPE).stdout
+            report = "\n".join(line.rstrip() for line in report.decode(errors="replace").splitlines()) + "\n"
             path = os.path.join(perf_dir, case + ".txt")
             with open(path, "w") as f:
                 f.write(report)
@@ -342,7 +343,12 @@ def report(path):
         for line in f:
             if line.strip():
                 r = json.loads(line)
-                (metas.append(r["meta"]) if "meta" in r else ends.append(r["meta_end"]) if "meta_end" in r else runs.append(r))
+                if "meta" in r:
+                    metas.append(r["meta"])
+                elif "meta_end" in r:
+                    ends.append(r["meta_end"])
+                else:
+                    runs.append(r)
     out = []
     if metas:
         m = metas[0]
@@ -354,7 +360,9 @@ def report(path):
         )
         out.append("")
         out.append("- logferry: `%s` (%s)" % (m.get("logferry", "?"), m.get("logferry_bin", "?")))
-        out.append("- syslog-ng: %s (Debian package), threaded(%s)" % (m.get("syslog-ng", "?"), m.get("sng_threaded", "?")))
+        out.append(
+            "- syslog-ng: %s (Debian package), threaded(%s)" % (m.get("syslog-ng", "?"), m.get("sng_threaded", "?"))
+        )
         out.append("")
     out.append(
         "| case | program | msg/s (median, wall) | spread | MB/s in | of the wall: waiting for the core | "
@@ -380,11 +388,14 @@ def report(path):
             ratio = "-" if d == "logferry" or not lf_rate else "**%.2f×**" % (lf_rate / rate)
             cratio = "-" if d == "logferry" or not lf_cpu else "**%.2f×**" % (cpu / lf_cpu)
             waited = med([r.get("runqueue_wait_s", 0) / r["secs"] * 100 for r in rs])
+
+            def m(key):
+                return fmt_num(med([r[key] for r in rs]))
+
             out.append(
                 "| %s | %s | %s (%d runs) | %s | %s | %.0f%% | %s | %s | %s (%s + %s) | %s | %s | %s |"
-                % (case, d, fmt_num(rate), len(rs), spread([r["msgs_per_s"] for r in rs]), fmt_num(med([r["mb_per_s"] for r in rs])),
-                   waited, fmt_num(1e6 / cpu), fmt_num(cpu), fmt_num(med([r["cpu_s"] for r in rs])), fmt_num(med([r["user_s"] for r in rs])),
-                   fmt_num(med([r["sys_s"] for r in rs])), fmt_num(med([r["rss_mib"] for r in rs])), ratio, cratio)
+                % (case, d, fmt_num(rate), len(rs), spread([r["msgs_per_s"] for r in rs]), m("mb_per_s"), waited,
+                   fmt_num(1e6 / cpu), fmt_num(cpu), m("cpu_s"), m("user_s"), m("sys_s"), m("rss_mib"), ratio, cratio)
             )
             samples.append((case, d, rs[0].get("sample"), med([r["out_mb"] for r in rs])))
     out.append("")
