@@ -407,6 +407,21 @@ import Testing
         #expect(config.problems().count == 2)
     }
 
+    /// `logferry check` loads the PEM pair (through `problems`), so a bad one is reported before the start.
+    @Test func aBadCertificatePairIsAProblem() throws {
+        let dir = try makeTempDirectory("http-tls")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try "not a certificate".write(toFile: "\(dir)/bad.pem", atomically: false, encoding: .utf8)
+        var config = Self.config(tokens: ["k0"])
+        config.tlsCertificateFile = "\(dir)/bad.pem"
+        config.tlsKeyFile = "\(dir)/bad.pem"
+        let problems = config.problems()
+        #expect(problems.count == 1)
+        #expect(problems.first?.contains("bad.pem") == true, "\(problems)")
+        config.tlsCertificateFile = "\(dir)/missing.pem"
+        #expect(config.problems().count == 1)
+    }
+
     // MARK: Python
 
     static let pythonClient = #"""

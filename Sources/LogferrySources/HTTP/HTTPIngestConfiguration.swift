@@ -1,4 +1,5 @@
 import LogferryCore
+import LogferryTLS
 
 /// Configuration of an `http` source (`type: http`): clients POST JSON events to `path`, MozDef style.
 public struct HTTPIngestConfiguration: Sendable, Equatable {
@@ -68,6 +69,14 @@ public struct HTTPIngestConfiguration: Sendable, Equatable {
         }
         if tlsKeyFile != nil, tlsCertificateFile == nil {
             out.append("tls_key is set but tls_cert is not: set both (PEM files) to listen with TLS")
+        }
+        if let cert = tlsCertificateFile, let key = tlsKeyFile {
+            // Loaded here too, so `logferry check` reports an unreadable or mismatched pair, not the start.
+            do {
+                _ = try TLSFiles.serverConfiguration(certificateFile: cert, keyFile: key, clientCAFile: nil)
+            } catch {
+                out.append("\(error)")
+            }
         }
         return out
     }

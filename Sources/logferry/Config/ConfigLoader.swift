@@ -292,7 +292,9 @@ struct ConfigLoader {
             hc.tlsCertificateFile = m.string("tls_cert", d).map { resolve($0, relativeTo: node.file) }
             hc.tlsKeyFile = m.string("tls_key", d).map { resolve($0, relativeTo: node.file) }
             for problem in hc.problems() {
-                d.error(m["path"] ?? m["tls_cert"] ?? m["tls_key"] ?? m.node, "source '\(name)': \(problem)", fix: "")
+                d.error(
+                    m["path"] ?? m["tls_cert"] ?? m["tls_key"] ?? m.node, "source '\(name)': \(problem)",
+                    fix: "see the http source in docs/CONFIG.md; tls_cert and tls_key name PEM files (both or neither)")
             }
             if format == .auto { format = .json }
             kind = .http(hc)
