@@ -498,7 +498,7 @@ struct JournalBlockDrainTests {
                 }
             }
             // Nobody commits yet: appenders pause at the cap.
-            #expect(await eventually(timeout: 5) { journal.stat().blockedAppends > 0 })
+            #expect(await eventually(timeout: 30) { journal.stat().blockedAppends > 0 })
             let paused = journal.stat()
             try await Task.sleep(for: .milliseconds(100))
             #expect(journal.stat().lastWrittenSequence == paused.lastWrittenSequence)
