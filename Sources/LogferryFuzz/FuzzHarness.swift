@@ -139,6 +139,16 @@ public enum FuzzHarness {
         if let template = try? Template(spec: spec) {
             if let problem = checkRendered(event, template: template) { return "template: \(problem)" }
         }
+        // The first part as the name of the file the line was tailed from (supervisor reads program and stream
+        // from it), with each preset.
+        var tailed = event
+        tailed.file = patternText
+        tailed.offset = Int64(variant)
+        for template in templates[1...2] {
+            if let problem = checkRendered(tailed, template: template) {
+                return "file \(patternText.debugDescription): \(problem)"
+            }
+        }
         if let macro = try? MacroString(patternText, options: variant & 8 != 0 ? .path : MacroString.Options()) {
             let expanded = macro.expand(event, nodeName: nodeName)
             if macro.options.sanitizeForPath, macro.isConstant == false {
@@ -169,7 +179,15 @@ public enum FuzzHarness {
         guard let value = try? JSONParser.parse(b, options: options) else {
             // Not JSON: the json format must still give one document with raw and parse_error.
             let event = SyslogParser(format: .json).parse(buffer: b, context: context(limit: 0))
-            guard event.parseError != nil, event.raw != nil else { return "invalid JSON parsed without an error" }
+            if event.parseError == nil {
+                // Only right when it is an object in the json format's dialect (nginx's `\xHH` escapes allowed).
+                let lenient = JSONParser.Options(maxDepth: 64, allowHexEscapes: true)
+                guard case .object? = try? JSONParser.parse(b, options: lenient) else {
+                    return "invalid JSON parsed without an error"
+                }
+            } else if event.raw == nil {
+                return "parse_error without raw"
+            }
             return checkRendered(event, template: .default)
         }
         let written = JSONWriter.render(value)
