@@ -20,11 +20,16 @@ CONFIG=${FUZZ_CONFIG:-release}
 FORKS=${FUZZ_FORKS:-1}
 BUILD=.build-fuzz
 
+mkdir -p "$BUILD"
 echo "building logferry-fuzz ($CONFIG, -sanitize=fuzzer,address)..."
-swift build -c "$CONFIG" --build-path "$BUILD" --product logferry-fuzz \
-    -Xswiftc -sanitize=fuzzer,address -Xswiftc -DFUZZING 2>&1 | grep -E "error|complete" | grep -v "Cannot export" || true
+# (ld.gold warns "Cannot export local symbol '__asan_...'" for every ASan helper: harmless, filtered.)
+if ! swift build -c "$CONFIG" --build-path "$BUILD" --product logferry-fuzz \
+    -Xswiftc -sanitize=fuzzer,address -Xswiftc -DFUZZING >"$BUILD/build.log" 2>&1; then
+    grep -v "Cannot export" "$BUILD/build.log" | tail -30 >&2
+    echo "fuzz.sh: build failed (full log: $BUILD/build.log)" >&2
+    exit 2
+fi
 BIN=$BUILD/$CONFIG/logferry-fuzz
-[[ -x $BIN ]] || { echo "fuzz.sh: build failed" >&2; exit 2; }
 
 mkdir -p "$BUILD/corpus" "$BUILD/artifacts"
 before=$(ls "$BUILD/artifacts" | wc -l)

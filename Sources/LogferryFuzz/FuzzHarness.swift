@@ -236,6 +236,8 @@ public enum FuzzHarness {
         guard case .object(let object)? = try? JSONParser.parse(document) else {
             return "document is not an object for JSONParser: \(excerpt(document))"
         }
+        // Destinations' filters run on exactly these documents.
+        for selector in selectors { _ = selector.accepts(object: object) }
         guard object["message"] == .string(applied.message) else {
             return "message did not round-trip: \(applied.message.debugDescription)"
         }
