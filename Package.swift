@@ -11,7 +11,9 @@ let package = Package(
     name: "logferry",
     platforms: [.macOS(.v14)],
     products: [
-        .executable(name: "logferry", targets: ["logferry"])
+        .executable(name: "logferry", targets: ["logferry"]),
+        // The parsers' fuzz target; bench/fuzz.sh builds it with libFuzzer (docs/PARSING.md, "Fuzzing").
+        .executable(name: "logferry-fuzz", targets: ["logferry-fuzz"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.3"),
@@ -135,6 +137,18 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The fuzz harness: every parser of untrusted bytes and the properties each input must keep. Replayed
+        // over Tests/Fuzz/corpus by LogferryFormatTests; driven by libFuzzer through logferry-fuzz.
+        .target(
+            name: "LogferryFuzz",
+            dependencies: ["LogferryCore", "LogferryFormat"],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "logferry-fuzz",
+            dependencies: ["LogferryFuzz"],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "LogferryCoreTests",
             dependencies: ["LogferryCore", "LogferryTesting"],
@@ -142,7 +156,7 @@ let package = Package(
         ),
         .testTarget(
             name: "LogferryFormatTests",
-            dependencies: ["LogferryFormat", "LogferryTesting"],
+            dependencies: ["LogferryFormat", "LogferryTesting", "LogferryFuzz"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -89,6 +89,7 @@ public struct FrameSplitter: Sendable {
         case .line:
             emit(into: &out)
         case .count:
+            clampPending()
             out.append(Frame(pending, error: "octet counting: stream ended inside a frame length"))
         case .body(let remaining):
             let got = declaredLength - remaining
@@ -114,6 +115,17 @@ public struct FrameSplitter: Sendable {
         if room > 0 {
             pending.append(contentsOf: UnsafeBufferPointer(rebasing: b[range.lowerBound..<(range.lowerBound + room)]))
         }
+        if !currentTruncated {
+            currentTruncated = true
+            truncatedFrames += 1
+        }
+    }
+
+    /// The digits of an octet count are kept in `pending` unchecked; when they turn out not to be a count they are
+    /// frame content, so a limit under 10 bytes must cut them too (found by fuzzing: a 3-byte frame at limit 1).
+    private mutating func clampPending() {
+        guard pending.count > maxFrameBytes else { return }
+        pending.removeLast(pending.count - maxFrameBytes)
         if !currentTruncated {
             currentTruncated = true
             truncatedFrames += 1
@@ -178,6 +190,7 @@ public struct FrameSplitter: Sendable {
                 state = .body(remaining: length)
                 return i + 1
             }
+            clampPending()
             state = .badCount
             return readLine(b, from: i, into: &out)
         case .body(let remaining):
