@@ -184,6 +184,8 @@ let package = Package(
         .testTarget(
             name: "IntegrationTests",
             dependencies: ["LogferryTesting"],
+            // Python peers the tests run by path (next to the test files), not resources of the test bundle.
+            exclude: ["python"],
             swiftSettings: swiftSettings
         ),
     ]
