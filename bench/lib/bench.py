@@ -807,7 +807,8 @@ def first_line(argv, env=None):
         return "?"
 
 
-def machine_info(args, daemons, workloads):
+def cpu_and_memory():
+    """The CPU model and the memory in GiB, from /proc."""
     cpu = "?"
     with open("/proc/cpuinfo") as f:
         for line in f:
@@ -816,6 +817,11 @@ def machine_info(args, daemons, workloads):
                 break
     with open("/proc/meminfo") as f:
         mem_gib = int(f.readline().split()[1]) / (1 << 20)
+    return cpu, mem_gib
+
+
+def machine_info(args, daemons, workloads):
+    cpu, mem_gib = cpu_and_memory()
     info = {
         "date": time.strftime("%Y-%m-%d %H:%M %Z"),
         "cpu": cpu,

@@ -35,7 +35,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from report import fmt_num, med, spread  # noqa: E402  (same formatting as the issue #7 tables)
+from report import fmt_num, load, med, spread  # noqa: E402  (same formatting as the issue #7 tables)
 
 CASES = ["parse-nginx", "parse-5424"]
 
@@ -338,17 +338,7 @@ TITLES = {
 
 
 def report(path):
-    runs, metas, ends = [], [], []
-    with open(path) as f:
-        for line in f:
-            if line.strip():
-                r = json.loads(line)
-                if "meta" in r:
-                    metas.append(r["meta"])
-                elif "meta_end" in r:
-                    ends.append(r["meta_end"])
-                else:
-                    runs.append(r)
+    runs, metas, ends = load(path)
     out = []
     if metas:
         m = metas[0]
@@ -440,16 +430,9 @@ def main():
     if not args.logferry:
         p.error("--logferry is needed")
     os.makedirs(args.cache, exist_ok=True)
-    from bench import first_line, loadavg  # the issue #7 driver's helpers
+    from bench import cpu_and_memory, first_line, loadavg  # the issue #7 driver's helpers
 
-    cpu = "?"
-    with open("/proc/cpuinfo") as f:
-        for line in f:
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    with open("/proc/meminfo") as f:
-        mem_gib = int(f.readline().split()[1]) / (1 << 20)
+    cpu, mem_gib = cpu_and_memory()
     b = ParseBench(args)
     meta = {
         "date": time.strftime("%Y-%m-%d %H:%M %Z"),
