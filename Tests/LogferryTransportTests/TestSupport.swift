@@ -31,7 +31,7 @@ struct TimedOut: Error, CustomStringConvertible {
 
 /// Polls `condition` until it holds or the deadline passes (then records an issue and throws).
 func waitUntil(
-    _ what: String, timeout: Duration = .seconds(15), _ condition: () async throws -> Bool
+    _ what: String, timeout: Duration = .seconds(60), _ condition: () async throws -> Bool
 ) async throws {
     let deadline = ContinuousClock.now + timeout
     while ContinuousClock.now < deadline {
