@@ -143,4 +143,18 @@ import Testing
         o.appendUnchecked("d", .null)
         #expect(JSONWriter.renderString(.object(o)) == #"{"a":9,"c":3,"d":null}"#)
     }
+    /// Two keys that are different bytes stay two keys, even when Unicode calls them equivalent.
+    @Test func canonicallyEquivalentKeysStayDistinct() throws {
+        let v = try JSONParser.parse("{\"\u{E9}\":1,\"e\u{301}\":2}")
+        guard case .object(let o) = v else {
+            Issue.record("not an object")
+            return
+        }
+        #expect(o.count == 2)
+        #expect(o["\u{E9}"] == .int(1))
+        #expect(o["e\u{301}"] == .int(2))
+        let precomposed: JSONObject = ["\u{E9}": .int(1)]
+        let decomposed: JSONObject = ["e\u{301}": .int(1)]
+        #expect(precomposed != decomposed)
+    }
 }

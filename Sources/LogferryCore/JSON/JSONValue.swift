@@ -58,16 +58,25 @@ public struct JSONObject: Sendable, Equatable, Hashable, Sequence, ExpressibleBy
     /// Setting an existing key replaces its value in place; a new key goes last; `nil` removes.
     public subscript(key: String) -> JSONValue? {
         get {
-            for e in entries where e.key == key { return e.value }
+            for e in entries where Self.sameKey(e.key, key) { return e.value }
             return nil
         }
         set {
-            if let i = entries.firstIndex(where: { $0.key == key }) {
+            if let i = entries.firstIndex(where: { Self.sameKey($0.key, key) }) {
                 if let v = newValue { entries[i].value = v } else { entries.remove(at: i) }
             } else if let v = newValue {
                 entries.append((key, v))
             }
         }
+    }
+
+    /// Keys are the same when their UTF-8 bytes are: JSON keys are byte strings, and Swift's `==` would merge
+    /// canonically equivalent spellings (`"é"` and `"e\u{301}"`), silently dropping one of two distinct keys.
+    @inline(__always)
+    static func sameKey(_ a: String, _ b: String) -> Bool {
+        // `==` first: it rejects most keys at once (small ASCII strings compare as raw bits); the bytes then
+        // rule out the rare canonically-equivalent pair.
+        a == b && a.utf8.elementsEqual(b.utf8)
     }
 
     /// Appends without checking for an existing key; for builders that know keys are unique.
@@ -79,7 +88,7 @@ public struct JSONObject: Sendable, Equatable, Hashable, Sequence, ExpressibleBy
 
     public static func == (a: JSONObject, b: JSONObject) -> Bool {
         a.entries.count == b.entries.count
-            && zip(a.entries, b.entries).allSatisfy { $0.key == $1.key && $0.value == $1.value }
+            && zip(a.entries, b.entries).allSatisfy { sameKey($0.key, $1.key) && $0.value == $1.value }
     }
 
     public func hash(into hasher: inout Hasher) {
