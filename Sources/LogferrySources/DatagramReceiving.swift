@@ -93,6 +93,7 @@ private final class ReaderThread: @unchecked Sendable {
             while true {
                 let now = Timestamp.now()
                 var batch: [RawMessage] = []
+                batch.reserveCapacity(slots)
                 let got = receiver.receive(fd) { bytes, length in
                     let cut = length > maxBytes
                     batch.append(

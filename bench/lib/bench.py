@@ -68,45 +68,48 @@ def make_syslog_file(path, size, count=10000):
     os.rename(path + ".tmp", path)
 
 
-def make_access_log(path, lines):
-    """A plain nginx access log (combined format, no syslog header), `lines` lines of about 190 bytes."""
+def write_generated(path, lines, line_of):
+    """Writes `line_of(0) … line_of(lines - 1)`, one per line, to `path`, unless a complete file of that many lines
+    is already there (`path.lines` records the count once the file is whole)."""
     try:
         with open(path + ".lines") as f:
             if int(f.read()) == lines and os.path.exists(path):
                 return
     except (OSError, ValueError):
         pass
+    with open(path + ".tmp", "w") as f:
+        for start in range(0, lines, 10000):
+            f.write("".join(line_of(i) + "\n" for i in range(start, min(lines, start + 10000))))
+    os.rename(path + ".tmp", path)
+    with open(path + ".lines", "w") as f:
+        f.write(str(lines))
+
+
+def make_access_log(path, lines):
+    """A plain nginx access log (combined format, no syslog header), `lines` lines of about 190 bytes."""
     agents = [
         "Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0",
         "curl/7.88.1",
         "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 Safari/605.1.15",
     ]
-    with open(path + ".tmp", "w") as f:
-        chunk = []
-        for i in range(lines):
-            chunk.append(
-                '10.%d.%d.%d - - [21/Nov/2026:16:%02d:%02d +0000] "GET /shop/item/%d?ref=%d HTTP/1.1" %d %d '
-                '"https://example.com/shop" "%s"\n'
-                % (
-                    (i >> 16) & 255,
-                    (i >> 8) & 255,
-                    i & 255,
-                    (i // 60) % 60,
-                    i % 60,
-                    i,
-                    i % 97,
-                    (200, 200, 200, 304, 404)[i % 5],
-                    500 + i % 20000,
-                    agents[i % 3],
-                )
-            )
-            if len(chunk) == 10000:
-                f.write("".join(chunk))
-                chunk = []
-        f.write("".join(chunk))
-    os.rename(path + ".tmp", path)
-    with open(path + ".lines", "w") as f:
-        f.write(str(lines))
+    write_generated(
+        path,
+        lines,
+        lambda i: '10.%d.%d.%d - - [21/Nov/2026:16:%02d:%02d +0000] "GET /shop/item/%d?ref=%d HTTP/1.1" %d %d '
+        '"https://example.com/shop" "%s"'
+        % (
+            (i >> 16) & 255,
+            (i >> 8) & 255,
+            i & 255,
+            (i // 60) % 60,
+            i % 60,
+            i,
+            i % 97,
+            (200, 200, 200, 304, 404)[i % 5],
+            500 + i % 20000,
+            agents[i % 3],
+        ),
+    )
 
 
 # ---------------------------------------------------------------------------------------------------------------

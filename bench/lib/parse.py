@@ -77,25 +77,9 @@ def rfc5424_line(i):
 
 
 def make_input(path, case, lines):
-    try:
-        with open(path + ".lines") as f:
-            if int(f.read()) == lines and os.path.exists(path):
-                return
-    except (OSError, ValueError):
-        pass
-    gen = nginx_line if case == "parse-nginx" else rfc5424_line
-    with open(path + ".tmp", "w") as f:
-        chunk = []
-        for i in range(lines):
-            chunk.append(gen(i))
-            if len(chunk) == 10000:
-                f.write("\n".join(chunk) + "\n")
-                chunk = []
-        if chunk:
-            f.write("\n".join(chunk) + "\n")
-    os.rename(path + ".tmp", path)
-    with open(path + ".lines", "w") as f:
-        f.write(str(lines))
+    from bench import write_generated
+
+    write_generated(path, lines, nginx_line if case == "parse-nginx" else rfc5424_line)
 
 
 # ---------------------------------------------------------------------------------------------------------------

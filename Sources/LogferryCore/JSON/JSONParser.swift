@@ -28,8 +28,7 @@ public struct JSONParser {
         var p = JSONParser(buf: buf, options: options)
         p.skipWhitespace()
         let v = try p.parseValue(depth: 0)
-        p.skipWhitespace()
-        if p.pos != buf.count { throw JSONParseError(offset: p.pos, reason: "unexpected data after the JSON value") }
+        try p.finish()
         return v
     }
 
@@ -122,27 +121,40 @@ public struct JSONParser {
         depth: Int, close: UInt8, kind: StaticString, _ item: (inout JSONParser) throws(JSONParseError) -> Void
     ) throws(JSONParseError) {
         guard depth < options.maxDepth else { throw fail("nesting deeper than \(options.maxDepth)") }
+        guard open(close: close) else { return }
+        repeat { try item(&self) } while try next(close: close, kind: kind)
+    }
+
+    /// At `{` or `[`: consumes it and the whitespace after it; false when `close` follows at once (consumed too).
+    /// Shared by `walk` and `JSONReader`.
+    fileprivate mutating func open(close: UInt8) -> Bool {
         pos += 1
         skipWhitespace()
-        if pos < buf.count && buf[pos] == close {
+        guard pos < buf.count, buf[pos] == close else { return true }
+        pos += 1
+        return false
+    }
+
+    /// After an item: true at `,` (consumed, with the whitespace after it), false at `close` (consumed).
+    fileprivate mutating func next(close: UInt8, kind: StaticString) throws(JSONParseError) -> Bool {
+        skipWhitespace()
+        guard pos < buf.count else { throw fail("unterminated \(kind)") }
+        if buf[pos] == UInt8(ascii: ",") {
             pos += 1
-            return
-        }
-        while true {
             skipWhitespace()
-            try item(&self)
-            skipWhitespace()
-            guard pos < buf.count else { throw fail("unterminated \(kind)") }
-            if buf[pos] == UInt8(ascii: ",") {
-                pos += 1
-                continue
-            }
-            if buf[pos] == close {
-                pos += 1
-                return
-            }
-            throw fail("expected ',' or '\(Character(Unicode.Scalar(close)))' in \(kind)")
+            return true
         }
+        if buf[pos] == close {
+            pos += 1
+            return false
+        }
+        throw fail("expected ',' or '\(Character(Unicode.Scalar(close)))' in \(kind)")
+    }
+
+    /// Only whitespace may follow the value.
+    fileprivate mutating func finish() throws(JSONParseError) {
+        skipWhitespace()
+        if pos != buf.count { throw fail("unexpected data after the JSON value") }
     }
 
     /// The `:` after a key, with the whitespace around it.
@@ -332,8 +344,7 @@ extension JSONParser {
         var p = JSONParser(buf: buf, options: options)
         p.skipWhitespace()
         try p.skipValue(depth: 0)
-        p.skipWhitespace()
-        if p.pos != buf.count { throw JSONParseError(offset: p.pos, reason: "unexpected data after the JSON value") }
+        try p.finish()
         return p.validation
     }
 
@@ -490,14 +501,9 @@ public struct JSONReader {
 
     private mutating func begin(_ open: UInt8, _ close: UInt8, _ what: String) throws(JSONParseError) -> Bool {
         guard peek == open else { throw parser.fail(what) }
-        parser.pos += 1
+        let items = parser.open(close: close)
         parser.skipWhitespace()
-        if peek == close {
-            parser.pos += 1
-            parser.skipWhitespace()
-            return false
-        }
-        return true
+        return items
     }
 
     /// A member's key and its `:`.
@@ -526,34 +532,22 @@ public struct JSONReader {
 
     /// After a member's value: true when another member follows (`,` consumed), false at `}` (consumed).
     public mutating func nextMember() throws(JSONParseError) -> Bool {
-        try next(UInt8(ascii: "}"), "expected ',' or '}' in object")
+        try next(UInt8(ascii: "}"), "object")
     }
 
     /// After an element: true when another element follows, false at `]`.
     public mutating func nextElement() throws(JSONParseError) -> Bool {
-        try next(UInt8(ascii: "]"), "expected ',' or ']' in array")
+        try next(UInt8(ascii: "]"), "array")
     }
 
-    private mutating func next(_ close: UInt8, _ what: String) throws(JSONParseError) -> Bool {
-        switch peek {
-        case UInt8(ascii: ","):
-            parser.pos += 1
-            parser.skipWhitespace()
-            return true
-        case close:
-            parser.pos += 1
-            parser.skipWhitespace()
-            return false
-        case nil: throw parser.fail("unexpected end of input")
-        default: throw parser.fail(what)
-        }
+    private mutating func next(_ close: UInt8, _ kind: StaticString) throws(JSONParseError) -> Bool {
+        let more = try parser.next(close: close, kind: kind)
+        parser.skipWhitespace()
+        return more
     }
 
     /// Checks that nothing but whitespace follows.
-    public mutating func end() throws(JSONParseError) {
-        parser.skipWhitespace()
-        if parser.pos != parser.buf.count { throw parser.fail("unexpected data after the JSON value") }
-    }
+    public mutating func end() throws(JSONParseError) { try parser.finish() }
 }
 
 public struct JSONParseError: Error, Sendable, Equatable, CustomStringConvertible {

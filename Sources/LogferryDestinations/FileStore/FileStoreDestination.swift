@@ -279,7 +279,8 @@ public final class FileStoreDestination: Sendable {
     func render(_ records: [SpoolRecord]) -> RenderedBatch {
         var batch = RenderedBatch()
         // Without a selector only the members the path names are built (the rest is checked, not built), and
-        // consecutive events with the same path values reuse the expanded path.
+        // consecutive events with the same values reuse the expanded path (with a selector the whole documents
+        // are compared, which fails at their first differing member).
         let selector = configuration.selector
         let pathKeys = Array(template.macros.documentKeys)  // a few keys: comparing beats hashing each member
         var lastPathValues: JSONObject?
@@ -321,14 +322,12 @@ public final class FileStoreDestination: Sendable {
                 continue
             }
             let path: String
-            if selector == nil, lastPathValues == object {
+            if lastPathValues == object {
                 path = lastPath
             } else {
                 path = template.expand(object)
-                if selector == nil {
-                    lastPathValues = object
-                    lastPath = path
-                }
+                lastPathValues = object
+                lastPath = path
             }
             if event.document.contains(where: { $0 == 0x0A || $0 == 0x0D }) {
                 // Valid JSON holds raw line breaks only as whitespace; re-render so the document stays one line.

@@ -270,6 +270,7 @@ final class FileTailReader: @unchecked Sendable {
     /// offered to the next scan once, so a file created and renamed away between two looks is still read; the
     /// scan after that no longer sees it, which drains and closes it like any rotated file.
     private var adopted: [String] = []
+    private var inotifyBuffer = [UInt8](repeating: 0, count: 16 * 1024)
     /// The last pass stopped at `readBatchBytes`: read again without waiting.
     private var backlog = true
     private var checkpointDirty = false
@@ -649,7 +650,9 @@ final class FileTailReader: @unchecked Sendable {
     /// the queue does not overflow and renames are seen in order.
     private func drainInotify() {
         guard inotifyFD >= 0 else { return }
-        var buf = [UInt8](repeating: 0, count: 16 * 1024)
+        // Kept between calls: this runs before every batch read from a backlog.
+        var buf = inotifyBuffer
+        defer { inotifyBuffer = buf }
         func u32(_ i: Int) -> UInt32 {
             UInt32(buf[i]) | UInt32(buf[i + 1]) << 8 | UInt32(buf[i + 2]) << 16 | UInt32(buf[i + 3]) << 24
         }
